@@ -1,0 +1,152 @@
+"""Both twins, one initialisation, one batch schedule, one learning rate: train them side by side.
+
+The scratch model draws the initial weights (NumPy); the twin gets a copy. Each epoch's batches
+come from one ``BatchSchedule`` and both twins see the same index arrays in the same order. After
+every epoch each twin is evaluated on the training and validation sets (no shuffling) and the
+largest weight difference between them is recorded.
+
+Lesson: the training loop of "Implementing a Multi-Layer NN", run twice.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+import scratch
+import torch_impl
+from scratch.train import history_row as scratch_history_row
+from torch_impl.train import history_row as torch_history_row
+
+from .data import Dataset
+from .schedule import BatchSchedule
+from .transfer import max_weight_diff, scratch_to_torch
+
+TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
+@dataclass
+class Twins:
+    """The scratch MLP and its ``nn.Sequential`` twin with the same weights, plus the twin's loss and optimiser."""
+
+    scratch: scratch.MLP
+    net: nn.Module
+    loss_fn: Callable
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    lr: float
+
+    @property
+    def loss_name(self) -> str:
+        return self.scratch.loss_name
+
+
+def make_twins(sizes, activation: str = "sigmoid", loss: str = "mse", seed: int = 123,
+               dtype=np.float64, lr: float = 0.1, device: str | None = None) -> Twins:
+    """Build both twins; the twin starts from a copy of the scratch model's initial weights."""
+    model = scratch.MLP(sizes, activation, loss, seed=seed, dtype=dtype)
+    dev = torch_impl.resolve_device(device)
+    net = torch_impl.build_model(sizes, activation, loss).to(device=dev, dtype=TORCH_DTYPES[model.dtype])
+    scratch_to_torch(model, net)
+    return Twins(model, net, torch_impl.loss_function(loss), torch_impl.make_optimizer(net, lr), dev, lr)
+
+
+@dataclass
+class TorchData:
+    """The dataset's arrays as tensors on the twin's device, made once (``torch.from_numpy`` shares memory)."""
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_valid: torch.Tensor
+    y_valid: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+
+    @classmethod
+    def from_dataset(cls, data: Dataset, device: torch.device) -> "TorchData":
+        t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
+        return cls(t(data.X_train), t(data.y_train), t(data.X_valid), t(data.y_valid),
+                   t(data.X_test), t(data.y_test))
+
+
+@dataclass
+class LockstepResult:
+    """Per-epoch histories of both twins, the weight gap after each epoch, and seconds spent."""
+
+    history: dict[str, list[dict]] = field(default_factory=lambda: {"scratch": [], "torch": []})
+    max_weight_diff: list[float] = field(default_factory=list)
+    timing: dict[str, dict[str, float]] = field(default_factory=lambda: {
+        "scratch": {"train_s": 0.0, "eval_s": 0.0}, "torch": {"train_s": 0.0, "eval_s": 0.0}})
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.max_weight_diff)
+
+
+def lockstep_train(twins: Twins, data: Dataset, epochs: int, batch_size: int, seed: int,
+                   progress: Callable[[int], None] | None = None,
+                   tdata: TorchData | None = None) -> LockstepResult:
+    """Train both twins for ``epochs`` on the same batches; ``progress(epoch)`` is called after each."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    tdata = tdata or TorchData.from_dataset(data, twins.device)
+    schedule = BatchSchedule(len(data.y_train), batch_size, seed)
+    result = LockstepResult()
+    clock = time.perf_counter
+    for epoch in range(1, epochs + 1):
+        batches = schedule.epoch()
+
+        t0 = clock()
+        scratch.train_epoch(twins.scratch, ((data.X_train[i], data.y_train[i]) for i in batches), twins.lr)
+        t1 = clock()
+        result.history["scratch"].append(scratch_history_row(
+            epoch, twins.scratch, data.X_train, data.y_train, data.X_valid, data.y_valid))
+        t2 = clock()
+        idx = [torch.from_numpy(i).to(twins.device) for i in batches]
+        torch_impl.train_epoch(twins.net, twins.loss_fn, twins.optimizer,
+                               ((tdata.X_train[i], tdata.y_train[i]) for i in idx))
+        if twins.device.type == "cuda":
+            torch.cuda.synchronize()
+        t3 = clock()
+        result.history["torch"].append(torch_history_row(
+            epoch, twins.net, tdata.X_train, tdata.y_train, tdata.X_valid, tdata.y_valid, twins.loss_name))
+        t4 = clock()
+
+        result.timing["scratch"]["train_s"] += t1 - t0
+        result.timing["scratch"]["eval_s"] += t2 - t1
+        result.timing["torch"]["train_s"] += t3 - t2
+        result.timing["torch"]["eval_s"] += t4 - t3
+        result.max_weight_diff.append(max_weight_diff(twins.scratch, twins.net))
+        if progress is not None:
+            progress(epoch)
+    return result
+
+
+def lockstep_steps(twins: Twins, X: np.ndarray, y: np.ndarray, batches: list[np.ndarray]
+                   ) -> Iterator[tuple[float, float, dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """Step both twins one batch at a time; yields ``(loss_scratch, loss_torch, W_scratch, W_torch)``.
+
+    The losses are each twin's loss on the batch *before* its update; the weights are after it.
+    For tests that check the loss and every parameter after every step.
+    """
+    Xt, yt = torch.from_numpy(X).to(twins.device), torch.from_numpy(y).to(twins.device)
+    for idx in batches:
+        loss_s = twins.scratch.loss(X[idx], y[idx])
+        scratch.sgd_step(twins.scratch, X[idx], y[idx], twins.lr)
+        it = torch.from_numpy(idx).to(twins.device)
+        loss_t = torch_impl.train_step(twins.net, twins.loss_fn, twins.optimizer, Xt[it], yt[it]).item()
+        yield (loss_s, loss_t, {k: v.copy() for k, v in twins.scratch.state_dict().items()},
+               {k: v.detach().cpu().numpy().copy() for k, v in twins.net.state_dict().items()})
+
+
+def predict_test_set(twins: Twins, data: Dataset, tdata: TorchData) -> dict[str, np.ndarray]:
+    """Predicted test labels of each twin, (n_test,) each."""
+    with torch.inference_mode():
+        twins.net.eval()
+        pred_t = twins.net(tdata.X_test).argmax(dim=1).cpu().numpy()
+    return {"scratch": twins.scratch.predict(data.X_test), "torch": pred_t}

@@ -1,0 +1,64 @@
+"""Training the scratch MLP the way the lesson does: forward, backward, update with the learning rate.
+
+Lesson: ``train`` and ``compute_mse_and_acc`` in "Implementing a Multi-Layer NN". Unlike the book,
+evaluation here never shuffles, so it cannot shift the training batches that follow it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from . import losses
+from .lesson import minibatch_generator
+
+EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, keeps BLAS calls large
+
+
+def sgd_step(model, X: np.ndarray, y: np.ndarray, learning_rate: float) -> None:
+    """One mini-batch step: gradients from the pure backward, then ``param -= lr * grad`` in place."""
+    params = model.state_dict()
+    for name, grad in model.gradients(X, y).items():
+        grad *= learning_rate
+        params[name] -= grad
+
+
+def train_epoch(model, batches: Iterable[tuple[np.ndarray, np.ndarray]], learning_rate: float) -> None:
+    """One pass over ``batches``, an iterable of ``(X_batch (B, D), y_batch (B,))``."""
+    for X_batch, y_batch in batches:
+        sgd_step(model, X_batch, y_batch, learning_rate)
+
+
+def evaluate(model, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Loss L, the lesson's printed MSE and the accuracy on (X, y), in order, no shuffling."""
+    outs = [model.forward_with_cache(X[i:i + EVAL_CHUNK])[0] for i in range(0, X.shape[0], EVAL_CHUNK)]
+    out = np.concatenate(outs)                                    # (n, C)
+    probas = losses.PROBABILITIES[model.loss_name](out)
+    return {
+        "loss": losses.VALUES[model.loss_name](out, y),
+        "mse": losses.printed_mse(probas, y),
+        "acc": float(np.mean(probas.argmax(axis=1) == y)),
+    }
+
+
+def history_row(epoch: int, model, X_train, y_train, X_valid, y_valid) -> dict:
+    """One epoch's entry: loss L and printed MSE on the training set, train and validation accuracy."""
+    train = evaluate(model, X_train, y_train)
+    valid = evaluate(model, X_valid, y_valid)
+    return {"epoch": epoch, "loss": train["loss"], "mse": train["mse"],
+            "train_acc": train["acc"], "valid_acc": valid["acc"]}
+
+
+def train(model, X_train, y_train, X_valid, y_valid, num_epochs: int, learning_rate: float = 0.1,
+          minibatch_size: int = 100, seed: int = 123) -> list[dict]:
+    """Lesson: ``train``. Mini-batch SGD for ``num_epochs``; returns the per-epoch history.
+
+    Batches come from ``np.random.default_rng(seed)``, one permutation per epoch.
+    """
+    rng = np.random.default_rng(seed)
+    history = []
+    for epoch in range(1, num_epochs + 1):
+        train_epoch(model, minibatch_generator(X_train, y_train, minibatch_size, rng), learning_rate)
+        history.append(history_row(epoch, model, X_train, y_train, X_valid, y_valid))
+    return history

@@ -1,0 +1,85 @@
+"""The lesson's own code: names, initialisation, helpers, and its backward against the general MLP."""
+
+import numpy as np
+import pytest
+
+from scratch import MLP, NeuralNetMLP, int_to_onehot, minibatch_generator, mse_loss, sigmoid
+
+
+def test_initial_weights_are_the_books():
+    model = NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=123)
+    rng = np.random.RandomState(123)
+    np.testing.assert_array_equal(model.weight_h, rng.normal(0.0, 0.1, size=(50, 784)))
+    np.testing.assert_array_equal(model.weight_out, rng.normal(0.0, 0.1, size=(10, 50)))
+    np.testing.assert_array_equal(model.bias_h, np.zeros(50))
+    np.testing.assert_array_equal(model.bias_out, np.zeros(10))
+
+
+def test_mlp_initialises_exactly_like_the_lesson():
+    lesson, mlp = NeuralNetMLP(784, 50, 10), MLP([784, 50, 10])
+    assert list(mlp.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    for name, value in lesson.state_dict().items():
+        np.testing.assert_array_equal(mlp.state_dict()[name], value)
+
+
+def test_state_dict_holds_the_live_arrays():
+    model = MLP([4, 3, 2])
+    model.state_dict()["0.weight"][0, 0] = 42.0
+    assert model.state_dict()["0.weight"][0, 0] == 42.0
+    lesson = NeuralNetMLP(4, 3, 2)
+    lesson.state_dict()["2.bias"][1] = 7.0
+    assert lesson.bias_out[1] == 7.0
+
+
+def test_int_to_onehot():
+    got = int_to_onehot(np.array([0, 2, 1, 2]), num_labels=3)
+    np.testing.assert_array_equal(got, [[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]])
+    assert got.dtype == np.float64
+
+
+def test_sigmoid_is_exact_and_never_overflows():
+    z = np.array([-1000.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = sigmoid(z)
+    np.testing.assert_allclose(got[1:-1], 1 / (1 + np.exp(-z[1:-1])), rtol=1e-12, atol=1e-300)
+    assert got[0] == 0.0 and got[-1] == 1.0 and got[3] == 0.5
+
+
+@pytest.mark.parametrize("n, size", [(10, 3), (12, 4), (5, 5), (5, 1), (7, 10)])
+def test_minibatch_generator_yields_each_index_once_and_drops_only_the_tail(n, size):
+    X = np.arange(n)[:, None].astype(float)
+    y = np.arange(n)
+    batches = list(minibatch_generator(X, y, size, rng=np.random.default_rng(0)))
+    assert len(batches) == n // size
+    assert all(len(xb) == size and len(yb) == size for xb, yb in batches)
+    seen = np.concatenate([yb for _, yb in batches]) if batches else np.array([], int)
+    assert len(np.unique(seen)) == len(seen) == (n // size) * size
+    for xb, yb in batches:  # X and y rows stay paired
+        np.testing.assert_array_equal(xb[:, 0], yb)
+
+
+def test_minibatch_generator_without_rng_uses_the_global_rng_like_the_book():
+    X, y = np.zeros((6, 1)), np.arange(6)
+    np.random.seed(1)
+    first = [yb for _, yb in minibatch_generator(X, y, 2)]
+    np.random.seed(1)
+    again = [yb for _, yb in minibatch_generator(X, y, 2)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+
+
+def test_printed_mse_is_num_classes_times_smaller_than_the_differentiated_loss(batch):
+    X, y = batch
+    model = NeuralNetMLP(784, 50, 10)
+    _, a_out = model.forward(X)
+    assert model.loss(X, y) == pytest.approx(10 * mse_loss(y, a_out), rel=1e-15)
+    assert MLP([784, 50, 10]).loss(X, y) == pytest.approx(10 * mse_loss(y, a_out), rel=1e-14)
+
+
+def test_lesson_backward_equals_the_general_mlp(batch):
+    X, y = batch
+    lesson, mlp = NeuralNetMLP(784, 50, 10), MLP([784, 50, 10])
+    a_h, a_out = lesson.forward(X)
+    d_w_out, d_b_out, d_w_h, d_b_h = lesson.backward(X, a_h, a_out, y)
+    g = mlp.gradients(X, y)
+    for got, name in [(d_w_h, "0.weight"), (d_b_h, "0.bias"), (d_w_out, "2.weight"), (d_b_out, "2.bias")]:
+        np.testing.assert_allclose(got, g[name], rtol=1e-12, atol=1e-17)

@@ -1,0 +1,70 @@
+"""The scratch MLP's twin as an ``nn.Sequential``, and a loss identical to the scratch loss L.
+
+Lesson: the model is ``NeuralNetMLP`` for sizes [784, 50, 10]; ``nn.Linear`` stores weights as
+(out, in), like the lesson's ``weight_h`` (num_hidden, num_features).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+LOSSES = ("mse", "cross_entropy")
+
+
+def build_model(sizes: Sequence[int], activation: str = "sigmoid", loss: str = "mse") -> nn.Sequential:
+    """``Linear, act, Linear, act, ..., Linear`` plus a final ``Sigmoid`` for the ``mse`` loss.
+
+    The state-dict keys are ``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...: the same as
+    ``scratch.MLP.state_dict()``. For ``cross_entropy`` the last layer outputs logits.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
+        raise ValueError(f"sizes must be at least two widths >= 1, like [784, 50, 10]; got {sizes}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    if loss == "mse":
+        layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+def squared_error_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L = squared error summed over classes, mean over examples: the lesson's backward's loss.
+
+    Not ``nn.MSELoss()``: that averages over classes too, so its gradients are ``num_classes``
+    times smaller (the 10x trap).
+    """
+    onehot = F.one_hot(target, output.shape[1]).to(output.dtype)
+    return ((output - onehot) ** 2).sum(dim=1).mean()
+
+
+def mse_mean_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``nn.MSELoss()`` on one-hot targets: what a first port usually writes (the 10x trap)."""
+    return nn.functional.mse_loss(output, F.one_hot(target, output.shape[1]).to(output.dtype))
+
+
+def loss_function(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss that matches ``scratch.MLP(loss=...)`` exactly, as ``fn(output, labels)``."""
+    if loss == "mse":
+        return squared_error_loss
+    if loss == "cross_entropy":
+        return nn.CrossEntropyLoss()
+    if loss == "mse-mean":
+        return mse_mean_loss
+    raise ValueError(f"loss must be one of {list(LOSSES) + ['mse-mean']}, got {loss!r}")
+
+
+def probabilities(output: torch.Tensor, loss: str) -> torch.Tensor:
+    """Class scores in [0, 1]: the sigmoid outputs for ``mse``, softmax of the logits otherwise."""
+    return output if loss == "mse" else torch.softmax(output, dim=1)
