@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
 
 PROG = "mlp-compare"
 
@@ -44,63 +42,25 @@ def learning_rate(text: str) -> float:
     return value
 
 
+COMMANDS = ("run",)  # each has a module compare/cli_<name>.py with add_parser(sub) and main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     parser = argparse.ArgumentParser(prog=PROG, description="Compare a from-scratch NumPy MLP with its PyTorch twin.")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", help="train both twins in lockstep and write metrics.json, training.png, report.md",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    run.add_argument("--dataset", choices=["mnist-5k", "mnist", "fashion-mnist"], default="mnist-5k",
-                     help="mnist-5k is embedded (offline); the full sets need --data-dir or a download")
-    run.add_argument("--data-dir", type=Path, help="folder holding the four IDX files (raw or .gz)")
-    run.add_argument("--valid-size", type=positive_int, help="validation examples (default 500 for mnist-5k, 5000 otherwise)")
-    run.add_argument("--hidden", type=hidden_sizes, default=(50,), help="hidden widths, comma-separated, e.g. 50,30")
-    run.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid")
-    run.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
-    run.add_argument("--epochs", type=positive_int, default=50)
-    run.add_argument("--batch-size", type=positive_int, default=100)
-    run.add_argument("--lr", type=learning_rate, default=0.1)
-    run.add_argument("--seed", type=int, default=123)
-    run.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    run.add_argument("--device", default="cpu", help="the torch twin's device: cpu or cuda")
-    run.add_argument("--threads", type=int, default=0, help="threads for NumPy's BLAS and for torch (0: all cores)")
-    run.add_argument("--out", type=Path, help="output folder (default: runs/run-YYYYmmdd-HHMMSS)")
-    run.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
+    for name in COMMANDS:
+        module = importlib.import_module(f"compare.cli_{name}")
+        module.add_parser(sub).set_defaults(handler=module.main)
     return parser
-
-
-def cmd_run(args) -> int:
-    from tqdm import tqdm
-
-    from .config import RunConfig
-    from .run import run_comparison
-
-    config = RunConfig(dataset=args.dataset, data_dir=str(args.data_dir) if args.data_dir else None,
-                       valid_size=args.valid_size, hidden=args.hidden, activation=args.activation,
-                       loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       seed=args.seed, dtype=args.dtype, device=args.device, threads=args.threads)
-    out = args.out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
-    # disable=None: the bar shows on a terminal and stays silent when stderr is redirected.
-    with tqdm(total=config.epochs, desc="epochs", unit="epoch", disable=None, file=sys.stderr) as bar:
-        m = run_comparison(config, out, overwrite=args.overwrite, progress=lambda epoch: bar.update(1))
-    gc, ta = m["gradient_check"], m["test_acc"]
-    worst = max(r["max_rel_diff"] for r in gc["params"])
-    print(f"dataset {m['dataset']['name']}: {m['dataset']['n_train']} train / {m['dataset']['n_valid']} valid / "
-          f"{m['dataset']['n_test']} test; network {' -> '.join(map(str, m['sizes']))}, {config.dtype}")
-    print(f"gradient check: {'passed' if gc['passed'] else 'FAILED'} (max rel diff {worst:.2e})")
-    print(f"after {m['epochs_done']} epochs: histories differ by at most {m['history_max_diff']:.2e}, "
-          f"weights by {m['max_weight_diff'][-1]:.2e}")
-    print(f"test accuracy: scratch {ta['scratch']:.4f}, torch {ta['torch']:.4f} "
-          f"({m['test_disagreements']} test images labelled differently)")
-    print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x; wrote {out}/report.md")
-    return 0 if gc["passed"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run}[args.command](args)
+        return args.handler(args)
     except (ValueError, FileNotFoundError) as e:
         # Our validation raises ValueError (DataError is one) with a message written for the user.
         print(f"{PROG}: error: {e}", file=sys.stderr)
