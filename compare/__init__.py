@@ -5,10 +5,11 @@ checks, lockstep training, plots, reports and the CLI (``python -m compare`` / `
 """
 
 from .data import Dataset, load_dataset
-from .gradcheck import GradientReport, check_gradients
+from .gradcheck import GradientReport, assert_gradients_match, check_gradients
 from .idx import DataError, read_idx
 from .lockstep import lockstep_train, make_twins
 from .tolerances import TOLERANCES, compare_arrays
 
-__all__ = ["DataError", "Dataset", "GradientReport", "TOLERANCES", "check_gradients", "compare_arrays",
+__all__ = ["DataError", "Dataset", "GradientReport", "TOLERANCES", "assert_gradients_match", "check_gradients",
+           "compare_arrays",
            "load_dataset", "lockstep_train", "make_twins", "read_idx"]

@@ -10,6 +10,10 @@ Why these numbers:
   real bug, which is off by far more than 1e-10.
 - float32: the same few ulps are ~1e-7; sums over a batch of 100 pile up to ~1e-6. 1e-4 relative is
   safe, and still far below the size of any backprop mistake (a wrong factor, sign or layer).
+- finite_difference / directional: central differences computed in float64 on a float64 copy of the
+  network. Their truncation error is ~h^2 and their rounding error ~eps * |L| / h; the check adds
+  that rounding bound as its atol at run time, so the rtol here is the real accuracy claim. A
+  float32 model's own gradient is only good to ~1e-6, so float32 uses the float32 gradient rtol.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import numpy as np
 
 TOLERANCES = {
     # dtype name: {kind: (rtol, atol)}
-    "float64": {"forward": (1e-12, 1e-14), "gradient": (1e-10, 1e-14)},
-    "float32": {"forward": (1e-5, 1e-6), "gradient": (1e-4, 1e-7)},
+    "float64": {"forward": (1e-12, 1e-14), "gradient": (1e-10, 1e-14),
+                "finite_difference": (1e-6, 0.0), "directional": (1e-8, 0.0)},
+    "float32": {"forward": (1e-5, 1e-6), "gradient": (1e-4, 1e-7),
+                "finite_difference": (1e-4, 0.0), "directional": (1e-4, 0.0)},
 }
 
 

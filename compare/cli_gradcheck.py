@@ -1,0 +1,87 @@
+"""``mlp-compare gradcheck``: check the manual backprop three ways on one batch, or run the mutant gallery.
+
+Exit 0 when everything agrees (or every mutant is caught with its diagnosis), 1 when not, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .cli import hidden_sizes, positive_int
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("gradcheck", help="manual backprop vs autograd, finite differences and directional checks",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--hidden", type=hidden_sizes, default=(50,), help="hidden widths, comma-separated")
+    p.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid")
+    p.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="examples in the checked batch (from mnist-5k)")
+    p.add_argument("--seed", type=int, default=123, help="initial weights; also picks the sampled coordinates")
+    p.add_argument("--torch-loss", choices=["mse-mean"],
+                   help="give the twin another loss: mse-mean is nn.MSELoss(), the 10x trap")
+    p.add_argument("--mutants", action="store_true", help="run the gallery of deliberately buggy backprops")
+    p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    return p
+
+
+def main(args) -> int:
+    from .data import load_dataset
+    from .io import write_json
+
+    data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
+    if args.batch_size > len(data.y_train):
+        raise ValueError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
+                         f"got {args.batch_size}")
+    X, y = data.X_train[:args.batch_size], data.y_train[:args.batch_size]
+    if args.mutants:
+        result, code = _mutants(X, y)
+    else:
+        result, code = _single(args, X, y)
+    if args.json:
+        if args.json.parent and not args.json.parent.is_dir():
+            raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+        write_json(args.json, result)
+    return code
+
+
+def _single(args, X, y) -> tuple[dict, int]:
+    from scratch import MLP, NeuralNetMLP
+
+    from .gradcheck import check_gradients
+
+    if args.torch_loss == "mse-mean" and args.loss != "mse":
+        raise ValueError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
+    lesson = args.hidden and len(args.hidden) == 1 and args.activation == "sigmoid" and args.loss == "mse" \
+        and args.dtype == "float64"
+    if lesson:  # the lesson's own code, line for line
+        model = NeuralNetMLP(X.shape[1], args.hidden[0], 10, random_seed=args.seed)
+    else:
+        model = MLP([X.shape[1], *args.hidden, 10], args.activation, args.loss, seed=args.seed, dtype=args.dtype)
+    report = check_gradients(model, X, y, torch_loss=args.torch_loss, seed=args.seed)
+    print(f"{type(model).__name__} {' -> '.join(map(str, model.sizes))}, {args.activation}, {args.loss}, "
+          f"{args.dtype}, batch {len(y)}; twin loss: {report.torch_loss}")
+    print(report.table())
+    print(f"gradient check: {'passed' if report.passed else 'FAILED'}")
+    return report.as_dict(), 0 if report.passed else 1
+
+
+def _mutants(X, y) -> tuple[dict, int]:
+    from .mutants import GALLERY_SIZES, run_gallery
+
+    results = run_gallery(X, y)
+    print(f"mutant gallery: {' -> '.join(map(str, GALLERY_SIZES))}, batch {len(y)}")
+    print(f"{'mutant':<26} {'expected diagnosis':<30} {'found':<48} caught")
+    rows = []
+    for mutant, report, caught in results:
+        found = ", ".join(dict.fromkeys(f.kind for f in report.diagnosis)) or "(check passed)"
+        print(f"{mutant.__name__:<26} {mutant.expected:<30} {found:<48} {'yes' if caught else 'NO'}")
+        rows.append({"mutant": mutant.__name__, "mistake": mutant.__doc__, "expected": mutant.expected,
+                     "caught": caught, "report": report.as_dict()})
+    n_caught = sum(r["caught"] for r in rows)
+    print(f"caught {n_caught}/{len(rows)}")
+    return {"mutants": rows, "caught": n_caught, "total": len(rows)}, 0 if n_caught == len(rows) else 1
