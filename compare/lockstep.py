@@ -88,43 +88,124 @@ class LockstepResult:
         return len(self.max_weight_diff)
 
 
+class TrainingStopped(Exception):
+    """Training ended early; ``result`` holds every epoch that finished.
+
+    ``reason`` is ``"diverged"`` (a loss or weight became NaN or infinite; ``detail`` says which twin
+    went first, at which epoch and step) or ``"interrupted"`` (Ctrl-C).
+    """
+
+    def __init__(self, reason: str, result: "LockstepResult", message: str, detail: dict | None = None):
+        super().__init__(message)
+        self.reason, self.result, self.detail = reason, result, detail or {}
+
+
+def _scratch_finite(model) -> bool:
+    return all(np.isfinite(v).all() for v in model.state_dict().values())
+
+
+def _torch_finite(net: nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in net.parameters())
+
+
+def locate_divergence(twins: Twins, data: Dataset, tdata: TorchData, batches: list[np.ndarray],
+                      start: tuple[dict, dict]) -> dict[str, int | None]:
+    """Replay one epoch step by step from its starting weights; the first step at which each twin's
+    batch loss or weights stop being finite (None if that twin stayed finite)."""
+    twins.scratch.load_state_dict(start[0])
+    twins.net.load_state_dict(start[1])
+    first: dict[str, int | None] = {"scratch": None, "torch": None}
+    for step, i in enumerate(batches, 1):
+        if first["scratch"] is None:
+            loss = twins.scratch.loss(data.X_train[i], data.y_train[i])
+            scratch.sgd_step(twins.scratch, data.X_train[i], data.y_train[i], twins.lr)
+            if not (np.isfinite(loss) and _scratch_finite(twins.scratch)):
+                first["scratch"] = step
+        if first["torch"] is None:
+            it = torch.from_numpy(i).to(twins.device)
+            loss_t = torch_impl.train_step(twins.net, twins.loss_fn, twins.optimizer, tdata.X_train[it], tdata.y_train[it])
+            if not (bool(torch.isfinite(loss_t)) and _torch_finite(twins.net)):
+                first["torch"] = step
+        if first["scratch"] is not None and first["torch"] is not None:
+            break
+    return first
+
+
+def _divergence_message(epoch: int, first: dict[str, int | None], lr: float) -> tuple[str, dict]:
+    steps = {t: s for t, s in first.items() if s is not None}
+    if not steps:  # the replay stayed finite: the model is not a pure function of weights and batch
+        return (f"a loss or weight became NaN or infinite during epoch {epoch} with learning rate {lr:g}, but a "
+                f"replay of that epoch did not reproduce it; try a smaller --lr (the lesson uses 0.1)",
+                {"epoch": epoch, "step": None, "first": None, "steps": first})
+    leader = min(steps, key=steps.get)
+    other = "torch" if leader == "scratch" else "scratch"
+    if other in steps and steps[other] == steps[leader]:
+        who = f"both twins diverged at epoch {epoch}, step {steps[leader]} (scratch and torch together)"
+    elif other in steps:
+        who = (f"the {leader} twin diverged first, at epoch {epoch}, step {steps[leader]} "
+               f"({other} followed at step {steps[other]})")
+    else:
+        who = f"the {leader} twin diverged at epoch {epoch}, step {steps[leader]} ({other} stayed finite)"
+    message = (f"{who}: a loss or weight became NaN or infinite with learning rate {lr:g}; "
+               f"try a smaller --lr (the lesson uses 0.1)")
+    together = other in steps and steps[other] == steps[leader]
+    return message, {"epoch": epoch, "step": steps[leader], "first": "both" if together else leader, "steps": first}
+
+
 def lockstep_train(twins: Twins, data: Dataset, epochs: int, batch_size: int, seed: int,
                    progress: Callable[[int], None] | None = None,
                    tdata: TorchData | None = None) -> LockstepResult:
-    """Train both twins for ``epochs`` on the same batches; ``progress(epoch)`` is called after each."""
+    """Train both twins for ``epochs`` on the same batches; ``progress(epoch)`` is called after each.
+
+    Raises ``TrainingStopped`` when a twin diverges or on Ctrl-C, carrying the finished epochs.
+    """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     tdata = tdata or TorchData.from_dataset(data, twins.device)
     schedule = BatchSchedule(len(data.y_train), batch_size, seed)
     result = LockstepResult()
-    clock = time.perf_counter
-    for epoch in range(1, epochs + 1):
-        batches = schedule.epoch()
-
-        t0 = clock()
-        scratch.train_epoch(twins.scratch, ((data.X_train[i], data.y_train[i]) for i in batches), twins.lr)
-        t1 = clock()
-        result.history["scratch"].append(scratch_history_row(
-            epoch, twins.scratch, data.X_train, data.y_train, data.X_valid, data.y_valid))
-        t2 = clock()
-        idx = [torch.from_numpy(i).to(twins.device) for i in batches]
-        torch_impl.train_epoch(twins.net, twins.loss_fn, twins.optimizer,
-                               ((tdata.X_train[i], tdata.y_train[i]) for i in idx))
-        if twins.device.type == "cuda":
-            torch.cuda.synchronize()
-        t3 = clock()
-        result.history["torch"].append(torch_history_row(
-            epoch, twins.net, tdata.X_train, tdata.y_train, tdata.X_valid, tdata.y_valid, twins.loss_name))
-        t4 = clock()
-
-        result.timing["scratch"]["train_s"] += t1 - t0
-        result.timing["scratch"]["eval_s"] += t2 - t1
-        result.timing["torch"]["train_s"] += t3 - t2
-        result.timing["torch"]["eval_s"] += t4 - t3
-        result.max_weight_diff.append(max_weight_diff(twins.scratch, twins.net))
-        if progress is not None:
-            progress(epoch)
+    try:
+        for epoch in range(1, epochs + 1):
+            _lockstep_epoch(twins, data, tdata, schedule.epoch(), epoch, result)
+            if progress is not None:
+                progress(epoch)
+    except KeyboardInterrupt:
+        raise TrainingStopped("interrupted", result, f"interrupted after {result.epochs_done} of {epochs} epochs") from None
     return result
+
+
+def _lockstep_epoch(twins: Twins, data: Dataset, tdata: TorchData, batches: list[np.ndarray], epoch: int,
+                    result: LockstepResult) -> None:
+    clock = time.perf_counter
+    # Two small copies per epoch make a divergence replayable to the exact step, at no per-step cost.
+    start = ({k: v.copy() for k, v in twins.scratch.state_dict().items()},
+             {k: v.detach().clone() for k, v in twins.net.state_dict().items()})
+    t0 = clock()
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below, not by warnings
+        scratch.train_epoch(twins.scratch, ((data.X_train[i], data.y_train[i]) for i in batches), twins.lr)
+    t1 = clock()
+    idx = [torch.from_numpy(i).to(twins.device) for i in batches]
+    torch_impl.train_epoch(twins.net, twins.loss_fn, twins.optimizer,
+                           ((tdata.X_train[i], tdata.y_train[i]) for i in idx))
+    if twins.device.type == "cuda":
+        torch.cuda.synchronize()
+    t2 = clock()
+    if not (_scratch_finite(twins.scratch) and _torch_finite(twins.net)):
+        with np.errstate(all="ignore"):
+            first = locate_divergence(twins, data, tdata, batches, start)
+        message, detail = _divergence_message(epoch, first, twins.lr)
+        raise TrainingStopped("diverged", result, message, detail)
+    result.history["scratch"].append(scratch_history_row(
+        epoch, twins.scratch, data.X_train, data.y_train, data.X_valid, data.y_valid))
+    t3 = clock()
+    result.history["torch"].append(torch_history_row(
+        epoch, twins.net, tdata.X_train, tdata.y_train, tdata.X_valid, tdata.y_valid, twins.loss_name))
+    t4 = clock()
+    result.timing["scratch"]["train_s"] += t1 - t0
+    result.timing["torch"]["train_s"] += t2 - t1
+    result.timing["scratch"]["eval_s"] += t3 - t2
+    result.timing["torch"]["eval_s"] += t4 - t3
+    result.max_weight_diff.append(max_weight_diff(twins.scratch, twins.net))
 
 
 def lockstep_steps(twins: Twins, X: np.ndarray, y: np.ndarray, batches: list[np.ndarray]
