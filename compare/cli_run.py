@@ -11,12 +11,15 @@ from .cli import hidden_sizes, learning_rate, positive_int
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    run = sub.add_parser("run", help="train both twins in lockstep and write metrics.json, training.png, report.md",
+    run = sub.add_parser("run", help="train both twins in lockstep; write metrics.json, report.html, report.md, "
+                                     "lesson.html and the figures",
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     run.add_argument("--dataset", choices=["mnist-5k", "mnist", "fashion-mnist"], default="mnist-5k",
                      help="mnist-5k is embedded (offline); the full sets need --data-dir or a download")
-    run.add_argument("--data-dir", type=Path, help="folder holding the four IDX files (raw or .gz)")
-    run.add_argument("--valid-size", type=positive_int, help="validation examples (default 500 for mnist-5k, 5000 otherwise)")
+    run.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
+                     help="folder holding the four IDX files (raw or .gz)")
+    run.add_argument("--valid-size", type=positive_int, default=argparse.SUPPRESS,
+                     help="validation examples (default: 500 for mnist-5k, 5000 otherwise)")
     run.add_argument("--hidden", type=hidden_sizes, default=(50,), help="hidden widths, comma-separated, e.g. 50,30")
     run.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid")
     run.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
@@ -27,7 +30,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     run.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     run.add_argument("--device", default="cpu", help="the torch twin's device: cpu or cuda")
     run.add_argument("--threads", type=int, default=0, help="threads for NumPy's BLAS and for torch (0: all cores)")
-    run.add_argument("--out", type=Path, help="output folder (default: runs/run-YYYYmmdd-HHMMSS)")
+    run.add_argument("--compare-dtypes", action="store_true",
+                     help="also train the twins in the other float type and show both drifts in the report")
+    run.add_argument("--out", type=Path, default=argparse.SUPPRESS,
+                     help="output folder (default: runs/run-YYYYmmdd-HHMMSS)")
     run.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     return run
 
@@ -38,14 +44,16 @@ def main(args) -> int:
     from .config import RunConfig
     from .run import run_comparison
 
-    config = RunConfig(dataset=args.dataset, data_dir=str(args.data_dir) if args.data_dir else None,
-                       valid_size=args.valid_size, hidden=args.hidden, activation=args.activation,
+    data_dir = getattr(args, "data_dir", None)
+    config = RunConfig(dataset=args.dataset, data_dir=str(data_dir) if data_dir else None,
+                       valid_size=getattr(args, "valid_size", None), hidden=args.hidden, activation=args.activation,
                        loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        seed=args.seed, dtype=args.dtype, device=args.device, threads=args.threads)
-    out = args.out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
+    out = getattr(args, "out", None) or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
     # disable=None: the bar shows on a terminal and stays silent when stderr is redirected.
     with tqdm(total=config.epochs, desc="epochs", unit="epoch", disable=None, file=sys.stderr) as bar:
-        m = run_comparison(config, out, overwrite=args.overwrite, progress=lambda epoch: bar.update(1))
+        m = run_comparison(config, out, overwrite=args.overwrite, progress=lambda epoch: bar.update(1),
+                           compare_dtypes=args.compare_dtypes)
     gc, ta = m["gradient_check"], m["test_acc"]
     worst = max(r["max_rel_diff"] for r in gc["params"])
     print(f"dataset {m['dataset']['name']}: {m['dataset']['n_train']} train / {m['dataset']['n_valid']} valid / "

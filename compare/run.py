@@ -1,8 +1,9 @@
 """One comparison run, end to end: data, twins, gradient check, lockstep training, test, outputs.
 
-Writes ``metrics.json``, ``training.png`` and ``report.md`` into the output folder, each atomically.
-Every phase is timed (``metrics["timing"]["phases"]``) so the cost of the comparison itself can be
-read next to the cost of training.
+Writes ``metrics.json``, ``report.html`` (self-contained), ``report.md`` with its PNG figures, and the
+bridge lesson (``lesson.html``, ``lesson.md``) into the output folder, each atomically. Every phase
+is timed (``metrics["timing"]["phases"]``) so the cost of the comparison itself can be read next to
+the cost of training.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import scratch.losses
+
+from . import plots
 from .config import RunConfig
-from .data import load_dataset
+from .data import CLASS_NAMES, Dataset, load_dataset
 from .gradcheck import check_gradients
-from .io import prepare_out_dir, save_figure, write_json
-from .lockstep import TorchData, lockstep_train, make_twins, predict_test_set
-from .plots import plot_training
-from .report import write_markdown
+from .html import read_images, render_html
+from .io import prepare_out_dir, save_figure, write_atomic, write_json
+from .lockstep import Twins, TorchData, lockstep_train, make_twins, predict_test_set
+from .report import build_report, render_markdown_page, summarise_test_set
 
 
 def versions() -> dict[str, str]:
@@ -55,8 +59,13 @@ class PhaseTimer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progress=None) -> dict:
-    """Run the comparison described by ``config`` and write its outputs into ``out``; returns the metrics."""
+def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progress=None,
+                   compare_dtypes: bool = False) -> dict:
+    """Run the comparison described by ``config`` and write its outputs into ``out``; returns the metrics.
+
+    ``compare_dtypes``: train the same twins a second time in the other float type (float32 beside
+    float64), so the report can show how far apart the twins drift in each.
+    """
     phase = PhaseTimer()
     out = prepare_out_dir(out, overwrite)
     threads = config.effective_threads
@@ -73,11 +82,15 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
         with phase("gradient check"):
             n_check = min(config.batch_size, len(data.y_train))
             gradient_check = check_gradients(twins.scratch, data.X_train[:n_check], data.y_train[:n_check])
-        with phase("lockstep training"):
+        with phase("lockstep training"), recording_step_losses(twins) as step_loss:
             result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed,
                                     progress=progress, tdata=tdata)
         with phase("test set"):
             preds = predict_test_set(twins, data, tdata)
+        if compare_dtypes:
+            with phase("dtype comparison"):
+                dtype_comparison = {config.dtype: dtype_row(result, preds),
+                                    **rerun_in_other_dtype(config, sizes)}
 
     timing = {twin: {**t, "train_s_per_epoch": t["train_s"] / result.epochs_done,
                      "eval_s_per_epoch": t["eval_s"] / result.epochs_done}
@@ -100,21 +113,131 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
         "threads": {"numpy": blas_threads, "torch": threads},
         "timing": timing,
         "versions": versions(),
+        "class_names": CLASS_NAMES[data.name],
+        "class_counts": {split: np.bincount(y, minlength=data.num_classes).tolist()
+                         for split, y in (("train", data.y_train), ("valid", data.y_valid), ("test", data.y_test))},
+        "test_set": summarise_test_set(data.y_test, preds, data.num_classes),
     }
+    # The finished epochs' steps come first; a stopped epoch (and its replay) may have added more.
+    steps = result.epochs_done * (len(data.y_train) // config.batch_size)
+    if steps and min(len(v) for v in step_loss.values()) >= steps:
+        step_loss = {twin: v[:steps] for twin, v in step_loss.items()}
+        diff = np.abs(np.subtract(step_loss["scratch"], step_loss["torch"]))
+        metrics["step_loss"] = {"steps": steps, "steps_per_epoch": steps // result.epochs_done,
+                                "max_abs_diff": float(diff.max()), "identical": int(np.sum(diff == 0))}
+    else:
+        step_loss = None  # fewer losses than steps trained: better no plot than a wrong one
+    if compare_dtypes:
+        metrics["dtype_comparison"] = dtype_comparison
     with phase("write outputs"):
-        write_outputs(metrics, out)
+        write_outputs(metrics, out, data, step_loss)
     timing["total_s"] = sum(phase.seconds.values())
     write_json(out / "metrics.json", metrics)  # again, now with the time the outputs took
     return metrics
 
 
-def write_outputs(metrics: dict, out: Path) -> None:
-    """The run's files: the figure, the Markdown report and metrics.json."""
+@contextmanager
+def recording_step_losses(twins: Twins):
+    """Record each twin's loss L on every training batch, before its update, while the block runs.
+
+    Cheap, so it can ride along with the timed training: the scratch loss is computed from the
+    output its step's forward pass already made (a (B, C) reduction), and the torch loss is the
+    tensor its step already computes, kept detached (no per-step ``.item()`` synchronisation).
+    Yields ``{"scratch": [float, ...], "torch": [float, ...]}``, filled in when the block ends.
+    """
+    model, loss_fn = twins.scratch, twins.loss_fn
+    value = scratch.losses.VALUES[model.loss_name]
+    recorded: dict[str, list] = {"scratch": [], "torch": []}
+
+    def backward(out, activations, y):  # (B, C) outputs, as MLP.gradients passes them
+        recorded["scratch"].append(value(out, y))
+        return type(model).backward(model, out, activations, y)
+
+    def recording_loss(output, target):
+        loss = loss_fn(output, target)
+        recorded["torch"].append(loss.detach())
+        return loss
+
+    model.backward, twins.loss_fn = backward, recording_loss
+    try:
+        yield recorded
+    finally:
+        del model.backward
+        twins.loss_fn = loss_fn
+        recorded["torch"] = torch.stack(recorded["torch"]).tolist() if recorded["torch"] else []
+
+
+def dtype_row(result, preds: dict[str, np.ndarray]) -> dict:
+    """What the dtype comparison shows of one run."""
+    t = result.timing
+    return {"max_weight_diff": result.max_weight_diff, "history_max_diff": history_max_diff(result.history),
+            "test_disagreements": int(np.sum(preds["scratch"] != preds["torch"])),
+            "torch_over_scratch": t["torch"]["train_s"] / t["scratch"]["train_s"]}
+
+
+def rerun_in_other_dtype(config: RunConfig, sizes: list[int]) -> dict[str, dict]:
+    """The same run (seed, split, initial weights, batches) in the other float type: ``{dtype: dtype_row}``.
+
+    The data is loaded again in that dtype rather than cast, so float64 inputs are never float32's
+    rounded pixels.
+    """
+    other = "float32" if config.dtype == "float64" else "float64"
+    data = load_dataset(config.dataset, config.data_dir, config.valid_size, config.seed, np.dtype(other))
+    twins = make_twins(sizes, config.activation, config.loss, config.seed, np.dtype(other), config.lr, config.device)
+    tdata = TorchData.from_dataset(data, twins.device)
+    result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed, tdata=tdata)
+    return {other: dtype_row(result, predict_test_set(twins, data, tdata))}
+
+
+FIGURES_NEED_DATA = ("samples.png", "confusion.png", "misclassified_scratch.png", "misclassified_torch.png",
+                     "disagreements.png")
+
+
+def render_figures(metrics: dict, data: Dataset | None, step_loss: dict | None) -> dict:
+    """``{file name: Figure}`` for every figure this run's numbers (and images, given ``data``) allow."""
     c = metrics["config"]
-    fig = plot_training(metrics["history"], metrics["max_weight_diff"], c["loss"],
-                        title=f"{metrics['dataset']['name']}: {' → '.join(map(str, metrics['sizes']))}, "
-                              f"{c['activation']}, {c['loss']}, {c['dtype']}")
-    save_figure(fig, out / "training.png")
+    figs = {"training.png": plots.plot_training(
+        metrics["history"], metrics["max_weight_diff"], c["loss"],
+        title=f"{metrics['dataset']['name']}: {' → '.join(map(str, metrics['sizes']))}, "
+              f"{c['activation']}, {c['loss']}, {c['dtype']}")}
+    gaps = {name: row["max_weight_diff"] for name, row in metrics.get("dtype_comparison", {}).items()}
+    figs["drift.png"] = plots.plot_drift(gaps or {c["dtype"]: metrics["max_weight_diff"]})
+    if step_loss:
+        figs["steps.png"] = plots.plot_step_losses(step_loss, metrics["step_loss"]["steps_per_epoch"])
+    ts = metrics.get("test_set")
+    if data is None or ts is None:
+        return figs
+    names = metrics["class_names"]
+    images = lambda X, idx: X[idx].reshape(-1, *data.image_shape)  # noqa: E731  (n, D) rows -> (n, h, w)
+    figs["samples.png"] = plots.plot_samples(data.X_train.reshape(-1, *data.image_shape), data.y_train, names)
+    figs["confusion.png"] = plots.plot_confusion({t: np.asarray(m) for t, m in ts["confusion"].items()}, names)
+    for twin, mis in ts["misclassified"].items():
+        idx = np.asarray(mis["first"], dtype=np.int64)
+        figs[f"misclassified_{twin}.png"] = plots.plot_misclassified(
+            images(data.X_test, idx), data.y_test[idx], np.asarray(mis["pred"]), names, plots.LABELS[twin])
+    dis = ts["disagreements"]
+    if dis["count"]:
+        idx = np.asarray(dis["first"], dtype=np.int64)
+        figs["disagreements.png"] = plots.plot_disagreements(
+            images(data.X_test, idx), data.y_test[idx], {t: np.asarray(dis[t]) for t in ("scratch", "torch")}, names)
+    return figs
+
+
+def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_loss: dict | None = None) -> None:
+    """The run's files: the figures, report.md, the self-contained report.html, the lesson, metrics.json.
+
+    ``data`` (the run's dataset) gives the images of the sample grid and the galleries, and
+    ``step_loss`` each twin's loss per training step; without them those figures are left out.
+    """
+    from .bridge import write_lesson  # the lesson trains small demos: only import it when writing
+
+    out = Path(out)
     metrics["timing"].setdefault("total_s", sum(metrics["timing"]["phases"].values()))
-    write_markdown(metrics, out / "report.md")
+    figures = render_figures(metrics, data, step_loss)
+    for name, fig in figures.items():
+        save_figure(fig, out / name)
+    write_atomic(out / "report.md", render_markdown_page(build_report(metrics, str(out), "lesson.md", set(figures))))
+    page = build_report(metrics, str(out), "lesson.html", set(figures))
+    write_atomic(out / "report.html", render_html(page, read_images(out, page)))
+    write_lesson(out, data)
     write_json(out / "metrics.json", metrics)

@@ -22,7 +22,9 @@ def short_run(tmp_path_factory):
 def test_run_writes_metrics_figure_and_report(short_run, capsys):
     code, out = short_run
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.md", "training.png"]
+    assert {"metrics.json", "report.md", "report.html", "lesson.html", "lesson.md", "training.png"} <= {
+        p.name for p in out.iterdir()}
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]  # no temporary file left behind
     assert (out / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,0 +1,107 @@
+"""The bridge lesson: every quote is real code, every number measured, the 10x trap worked through."""
+
+import inspect
+import textwrap
+
+import pytest
+
+import scratch
+import torch_impl
+from compare.bridge import QUOTED, STEPS, TRAP_QUOTES, Quote, build_lesson, measure_lesson
+from compare.cli import main
+from compare.report import render_markdown_page
+
+
+@pytest.mark.parametrize("quote", QUOTED, ids=lambda q: f"{q.target}[{q.only}]" if q.only else q.target)
+def test_every_quoted_object_exists_and_its_text_is_not_empty(quote):
+    obj = quote.resolve()                        # AttributeError / ModuleNotFoundError if it disappeared
+    assert inspect.getsource(obj).strip()
+    code = quote.code()
+    assert code.text.strip(), f"{quote.target}: no line contains {quote.only!r}"
+    assert code.label.split(":")[0].endswith(".py")
+
+
+def test_a_quote_of_a_vanished_function_fails():
+    with pytest.raises(AttributeError):
+        Quote("scratch.lesson:NeuralNetMLP.backwards").code()
+    assert Quote("scratch.lesson:NeuralNetMLP.backward", only="no such line").code().text == ""
+
+
+def test_the_lesson_quotes_the_real_backward_and_loss_backward():
+    step = {s.key: s for s in STEPS}["backward"]
+    (lesson,), (twin,) = step.scratch, step.torch
+    assert lesson.resolve() is scratch.NeuralNetMLP.backward
+    assert lesson.code().text == textwrap.dedent(inspect.getsource(scratch.NeuralNetMLP.backward))
+    assert twin.resolve() is torch_impl.train_step and "loss.backward()" in twin.code().text
+
+
+def test_every_step_of_the_issue_is_there():
+    assert [s.key for s in STEPS] == ["load", "normalise", "onehot", "split", "init", "forward", "loss", "backward",
+                                      "update", "minibatches", "evaluate", "misclassified"]
+    assert all(s.scratch or s.shared for s in STEPS) and all(s.torch or s.shared for s in STEPS)
+
+
+@pytest.fixture(scope="module")
+def measured(mnist5k):
+    return measure_lesson(mnist5k)
+
+
+def _diffs(measured, key):
+    return [float(r[3]) for r in measured["steps"][key]["rows"] if r[3]]
+
+
+def test_measured_agreement_at_every_step(measured):
+    for key in ("forward", "loss", "backward", "update", "minibatches", "evaluate"):
+        diffs = _diffs(measured, key)
+        assert diffs and max(diffs) < 1e-13, key
+        assert all(r[4] == "yes" for r in measured["steps"][key]["rows"] if r[3])
+    assert len(_diffs(measured, "backward")) == 4                 # each gradient, separately
+    assert _diffs(measured, "onehot") == [0.0] and set(_diffs(measured, "init")) == {0.0}
+    assert measured["steps"]["misclassified"]["rows"][-1][3] == "0"   # no test image labelled differently
+    shapes = dict(measured["steps"]["backward"]["shapes"])
+    assert shapes["d_loss__d_w_h / 0.weight.grad"] == "(50, 784) float64"
+
+
+def test_the_10x_trap_in_real_numbers(measured):
+    t = measured["trap"]
+    assert t["L"] / t["nn_mse"] == pytest.approx(10.0, abs=1e-12)
+    assert t["printed_mse"] == pytest.approx(t["nn_mse"], abs=1e-15)
+    for g in t["grads"]:
+        assert g["ratio"] == pytest.approx(10.0, abs=1e-12) and g["deviation"] < 1e-12
+        assert g["manual_vs_L"] < 1e-14
+    runs = list(t["runs"].values())   # L at lr 0.1, nn.MSELoss at lr 0.1, nn.MSELoss at lr 1.0
+    assert runs[1][-1] < runs[0][-1] - 0.1                        # the trap trains worse ...
+    assert runs[2] == pytest.approx(runs[0], abs=1e-12)           # ... and is only a rescaled learning rate
+    assert t["rescaled_gap"] < 1e-12
+
+
+def test_lesson_command_writes_html_and_markdown(tmp_path, capsys):
+    out = tmp_path / "lesson"
+    assert main(["lesson", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["lesson.html", "lesson.md"]
+    html, md = (out / "lesson.html").read_text(), (out / "lesson.md").read_text()
+    assert "<script" not in html and "http" not in html
+    assert "def backward(self, x, a_h, a_out, y):" in html and "loss.backward()" in html
+    assert "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]" in md
+    assert "The 10× trap, with real numbers" in md and "comparison report" not in md
+    assert "lesson.html" in capsys.readouterr().out
+    assert main(["lesson", "--out", str(out)]) == 2               # a folder with files is refused
+
+
+def test_lesson_links_back_to_the_report(mnist5k):
+    md = render_markdown_page(build_lesson(mnist5k, report="report.md"))
+    assert "[the comparison report](report.md)" in md
+    assert "[1. ](" not in md and "[Backward pass](#backward-pass)" in md
+    assert len(TRAP_QUOTES) == 4
+
+
+def test_a_float32_run_gets_an_honest_lesson_too(mnist5k):
+    """The lesson's network is float64; a float32 run's data must not make any step look broken."""
+    import dataclasses
+
+    import numpy as np
+
+    data32 = dataclasses.replace(mnist5k, **{k: getattr(mnist5k, k).astype(np.float32)
+                                            for k in ("X_train", "X_valid", "X_test")})
+    m = measure_lesson(data32)
+    assert [r for s in m["steps"].values() for r in s["rows"] if r[4] not in ("", "yes")] == []
