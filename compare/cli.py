@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         # Our validation raises ValueError (DataError is one) with a message written for the user.
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside training (which keeps its finished epochs and says so itself)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

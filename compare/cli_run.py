@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli import hidden_sizes, learning_rate, positive_int
+from .cli import PROG, hidden_sizes, learning_rate, positive_int
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -34,6 +34,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      help="also train the twins in the other float type and show both drifts in the report")
     run.add_argument("--out", type=Path, default=argparse.SUPPRESS,
                      help="output folder (default: runs/run-YYYYmmdd-HHMMSS)")
+    run.add_argument("--save-weights", action="store_true",
+                     help="write both twins' final weights: scratch.npz and torch.pt")
     run.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     return run
 
@@ -53,7 +55,15 @@ def main(args) -> int:
     # disable=None: the bar shows on a terminal and stays silent when stderr is redirected.
     with tqdm(total=config.epochs, desc="epochs", unit="epoch", disable=None, file=sys.stderr) as bar:
         m = run_comparison(config, out, overwrite=args.overwrite, progress=lambda epoch: bar.update(1),
-                           compare_dtypes=args.compare_dtypes)
+                           compare_dtypes=args.compare_dtypes, save_weights=args.save_weights)
+    if m["status"] == "interrupted":
+        print(f"{PROG}: interrupted: {m['stopped']['message']}; wrote the partial report to {out}", file=sys.stderr)
+        return 130
+    if m["status"] == "diverged":
+        print(f"{PROG}: diverged: {m['stopped']['message']}; kept the partial results in {out}", file=sys.stderr)
+        return 1
+    if m.get("health", {}).get("warning"):
+        print(f"{PROG}: warning: {m['health']['warning']}", file=sys.stderr)
     gc, ta = m["gradient_check"], m["test_acc"]
     worst = max(r["max_rel_diff"] for r in gc["params"])
     print(f"dataset {m['dataset']['name']}: {m['dataset']['n_train']} train / {m['dataset']['n_valid']} valid / "

@@ -131,7 +131,8 @@ def download_with_torchvision(name: str, root: Path) -> Path:
         for train in (True, False):
             cls(str(root), train=train, download=True)
     except Exception as e:  # torchvision raises URLError, RuntimeError, ... depending on the failure
-        raise DataError(f"could not download {name} into {root} ({type(e).__name__}: {e}); "
+        reason = " ".join(str(e).split())  # torchvision's messages span lines; ours are one line
+        raise DataError(f"could not download {name} into {root} ({type(e).__name__}: {reason}); "
                         f"{HOW_TO_GET_FULL_DATA}") from None
     return root / TORCHVISION_CLASS[name] / "raw"
 

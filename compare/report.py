@@ -171,8 +171,11 @@ def headline(metrics: dict, lesson: str | None) -> list:
     c, gc = metrics["config"], metrics["gradient_check"]
     blocks = []
     if metrics["status"] != "complete":
+        why = f" {metrics['stopped']['message']}." if metrics.get("stopped") else ""
         blocks.append(Note(f"**Partial run ({metrics['status']}):** {metrics['epochs_done']} of {c['epochs']} "
-                           "epochs finished.", "warn"))
+                           f"epochs finished.{why}", "warn"))
+    if metrics.get("health", {}).get("warning"):
+        blocks.append(Note(f"**Warning:** {metrics['health']['warning']}.", "warn"))
     worst = max((r["max_rel_diff"] for r in gc["params"]), default=0.0)
     lines = [f"**Gradients:** {'agree' if gc['passed'] else 'DISAGREE'} (worst relative difference {sci(worst)})."]
     if metrics["max_weight_diff"]:

@@ -23,10 +23,12 @@ from . import plots
 from .config import RunConfig
 from .data import CLASS_NAMES, Dataset, load_dataset
 from .gradcheck import check_gradients
+from .health import training_health
 from .html import read_images, render_html
 from .io import prepare_out_dir, save_figure, write_atomic, write_json
-from .lockstep import Twins, TorchData, lockstep_train, make_twins, predict_test_set
+from .lockstep import TorchData, TrainingStopped, Twins, lockstep_train, make_twins, predict_test_set
 from .report import build_report, render_markdown_page, summarise_test_set
+from .weights import save_weights as save_weights_files
 
 
 def versions() -> dict[str, str]:
@@ -60,16 +62,32 @@ class PhaseTimer:
 
 
 def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progress=None,
-                   compare_dtypes: bool = False) -> dict:
+                   compare_dtypes: bool = False, save_weights: bool = False) -> dict:
     """Run the comparison described by ``config`` and write its outputs into ``out``; returns the metrics.
 
     ``compare_dtypes``: train the same twins a second time in the other float type (float32 beside
-    float64), so the report can show how far apart the twins drift in each.
+    float64), so the report can show how far apart the twins drift in each. ``save_weights``: write
+    both twins' final weights (``scratch.npz``, ``torch.pt``).
+
+    A run that diverges or is interrupted (Ctrl-C) still writes its outputs for the finished epochs;
+    ``metrics["status"]`` is then ``"diverged"`` or ``"interrupted"`` and ``metrics["stopped"]``
+    says why, where and, for a divergence, which twin went first.
     """
-    phase = PhaseTimer()
+    created = not Path(out).exists()
     out = prepare_out_dir(out, overwrite)
+    try:
+        return _run(config, out, progress, compare_dtypes, save_weights)
+    except BaseException:
+        if created and not any(out.iterdir()):  # failed before writing anything: leave no trace
+            out.rmdir()
+        raise
+
+
+def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weights: bool) -> dict:
+    phase = PhaseTimer()
     threads = config.effective_threads
     torch.set_num_threads(threads)
+    stopped = preds = None
     with threadpool_limits(limits=threads, user_api="blas"):
         blas_threads = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=None)
         dtype = np.dtype(config.dtype)
@@ -83,22 +101,24 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
             n_check = min(config.batch_size, len(data.y_train))
             gradient_check = check_gradients(twins.scratch, data.X_train[:n_check], data.y_train[:n_check])
         with phase("lockstep training"), recording_step_losses(twins) as step_loss:
-            result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed,
-                                    progress=progress, tdata=tdata)
-        with phase("test set"):
-            preds = predict_test_set(twins, data, tdata)
-        if compare_dtypes:
-            with phase("dtype comparison"):
-                dtype_comparison = {config.dtype: dtype_row(result, preds),
-                                    **rerun_in_other_dtype(config, sizes)}
+            try:
+                result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed,
+                                        progress=progress, tdata=tdata)
+            except TrainingStopped as e:
+                stopped, result = e, e.result
+        if stopped is None:
+            with phase("test set"):
+                preds = predict_test_set(twins, data, tdata)
+            if compare_dtypes:
+                with phase("dtype comparison"):
+                    dtype_comparison = {config.dtype: dtype_row(result, preds),
+                                        **rerun_in_other_dtype(config, sizes)}
+        with phase("health check"):
+            health = (training_health(twins.scratch, result.history["scratch"], data.X_valid, data.y_train, config.lr)
+                      if stopped is None or stopped.reason == "interrupted" else None)
 
-    timing = {twin: {**t, "train_s_per_epoch": t["train_s"] / result.epochs_done,
-                     "eval_s_per_epoch": t["eval_s"] / result.epochs_done}
-              for twin, t in result.timing.items()}
-    timing["torch_over_scratch"] = timing["torch"]["train_s"] / timing["scratch"]["train_s"]
-    timing["phases"] = phase.seconds
     metrics = {
-        "status": "complete",
+        "status": stopped.reason if stopped else "complete",
         "epochs_done": result.epochs_done,
         "config": config.as_dict(),
         "sizes": sizes,
@@ -108,16 +128,21 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
         "history": result.history,
         "history_max_diff": history_max_diff(result.history),
         "max_weight_diff": result.max_weight_diff,
-        "test_acc": {twin: float(np.mean(p == data.y_test)) for twin, p in preds.items()},
-        "test_disagreements": int(np.sum(preds["scratch"] != preds["torch"])),
         "threads": {"numpy": blas_threads, "torch": threads},
-        "timing": timing,
+        "timing": timing_summary(result, phase),
         "versions": versions(),
         "class_names": CLASS_NAMES[data.name],
         "class_counts": {split: np.bincount(y, minlength=data.num_classes).tolist()
                          for split, y in (("train", data.y_train), ("valid", data.y_valid), ("test", data.y_test))},
-        "test_set": summarise_test_set(data.y_test, preds, data.num_classes),
     }
+    if stopped is not None:
+        metrics["stopped"] = {"reason": stopped.reason, "message": str(stopped), **stopped.detail}
+    if health is not None:
+        metrics["health"] = health
+    if preds is not None:
+        metrics["test_acc"] = {twin: float(np.mean(p == data.y_test)) for twin, p in preds.items()}
+        metrics["test_disagreements"] = int(np.sum(preds["scratch"] != preds["torch"]))
+        metrics["test_set"] = summarise_test_set(data.y_test, preds, data.num_classes)
     # The finished epochs' steps come first; a stopped epoch (and its replay) may have added more.
     steps = result.epochs_done * (len(data.y_train) // config.batch_size)
     if steps and min(len(v) for v in step_loss.values()) >= steps:
@@ -127,13 +152,29 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
                                 "max_abs_diff": float(diff.max()), "identical": int(np.sum(diff == 0))}
     else:
         step_loss = None  # fewer losses than steps trained: better no plot than a wrong one
-    if compare_dtypes:
+    if preds is not None and compare_dtypes:
         metrics["dtype_comparison"] = dtype_comparison
+    if save_weights and metrics["status"] != "diverged":  # diverged weights are NaN: nothing worth keeping
+        metrics["weights"] = save_weights_files(twins.scratch, twins.net, out)
     with phase("write outputs"):
         write_outputs(metrics, out, data, step_loss)
-    timing["total_s"] = sum(phase.seconds.values())
+    metrics["timing"]["total_s"] = sum(phase.seconds.values())
     write_json(out / "metrics.json", metrics)  # again, now with the time the outputs took
     return metrics
+
+
+def timing_summary(result, phase: PhaseTimer) -> dict:
+    """Seconds per twin (training and evaluation, total and per epoch), their ratio, and every phase."""
+    epochs = result.epochs_done
+    timing: dict = {twin: {**t, "train_s_per_epoch": t["train_s"] / epochs if epochs else 0.0,
+                           "eval_s_per_epoch": t["eval_s"] / epochs if epochs else 0.0}
+                    for twin, t in result.timing.items()}
+    if epochs:
+        timing["torch_over_scratch"] = timing["torch"]["train_s"] / timing["scratch"]["train_s"]
+    else:  # nothing finished, nothing to compare
+        del timing["scratch"], timing["torch"]
+    timing["phases"] = phase.seconds
+    return timing
 
 
 @contextmanager
