@@ -2,7 +2,7 @@
 
 A page (``Page``) is a title, an introduction and numbered sections of blocks: paragraphs, tables,
 images, notes and code shown side by side. ``compare.report`` and ``compare.bridge`` build pages;
-``render_html`` (here) and ``compare.report.render_markdown_page`` write them.
+``render_html`` (here) and ``compare.markdown.render_markdown_page`` write them.
 
 Text is plain with two inline marks, ```code``` and ``**bold**``. Every string is HTML-escaped
 before the marks are turned into tags, so a user-supplied path or name can never inject markup;

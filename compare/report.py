@@ -2,19 +2,15 @@
 how far apart they drift, the test set, what it cost.
 
 ``build_report`` turns ``metrics`` (what ``metrics.json`` holds) into a ``compare.html.Page``;
-``render_markdown_page`` writes any page as Markdown (``report.md``, ``lesson.md``) and
-``compare.html.render_html`` as one self-contained HTML file (``report.html``).
+``compare.markdown.render_markdown_page`` writes any page as Markdown (``report.md``, ``lesson.md``)
+and ``compare.html.render_html`` as one self-contained HTML file (``report.html``).
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 
-from .html import Code, Columns, Image, Link, Note, Page, Section, Table
-from .io import write_atomic
+from .html import Columns, Image, Link, Note, Page, Section, Table
 
 FIRST_ERRORS = 25  # the book's gallery shows the first 25 misclassified images
 
@@ -52,45 +48,6 @@ def summarise_test_set(y_test: np.ndarray, preds: dict[str, np.ndarray], num_cla
     return out
 
 
-# --- Markdown ---------------------------------------------------------------------------------
-
-def _md_text(text) -> str:
-    if isinstance(text, list):
-        return "".join(f"[{p.text}]({p.href})" if isinstance(p, Link) else str(p) for p in text)
-    return str(text)
-
-
-def _md_block(b) -> list[str]:
-    if isinstance(b, (str, list)):
-        return [_md_text(b), ""]
-    if isinstance(b, Table):
-        align = b.align or "l" + "r" * (len(b.header) - 1)
-        cell = lambda c: _md_text(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-        return ["| " + " | ".join(map(cell, b.header)) + " |",
-                "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|",
-                *("| " + " | ".join(map(cell, row)) + " |" for row in b.rows), ""]
-    if isinstance(b, Image):
-        return [f"![{b.alt}]({b.name})", "", *([f"*{_md_text(b.caption)}*", ""] if b.caption else [])]
-    if isinstance(b, Code):
-        return [*([f"`{b.label}`", ""] if b.label else []), "```python", b.text.rstrip("\n"), "```", ""]
-    if isinstance(b, Note):
-        return ["> " + _md_text(b.text).replace("\n", "\n>\n> "), ""]
-    if isinstance(b, Columns):
-        return [line for heading, blocks in b.columns
-                for line in [f"**{heading}**", "", *(x for blk in blocks for x in _md_block(blk))]]
-    raise TypeError(f"unknown block {type(b).__name__}")
-
-
-def render_markdown_page(page: Page) -> str:
-    lines = [f"# {page.title}", ""]
-    lines += [x for b in page.intro for x in _md_block(b)]
-    for s in page.sections:
-        lines += [f"## {s.title}", ""] + [x for b in s.blocks for x in _md_block(b)]
-    if page.footer:
-        lines += ["---", "", _md_text(page.footer), ""]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-
-
 # --- the report's sections --------------------------------------------------------------------
 
 def gradient_table(gc: dict) -> Table:
@@ -116,10 +73,6 @@ def gradient_table(gc: dict) -> Table:
     return Table(header + ["verdict"], rows, align="ll" + "r" * (len(header) - 2) + "l")
 
 
-def gradient_table_md(gc: dict) -> list[str]:
-    return _md_block(gradient_table(gc))[:-1]
-
-
 def epoch_table(metrics: dict) -> Table:
     hs, ht = metrics["history"]["scratch"], metrics["history"]["torch"]
     header = ["epoch", "loss L scratch", "loss L torch", "printed MSE scratch", "printed MSE torch",
@@ -128,10 +81,6 @@ def epoch_table(metrics: dict) -> Table:
              f"{s['train_acc']:.4f}", f"{t['train_acc']:.4f}", f"{s['valid_acc']:.4f}", f"{t['valid_acc']:.4f}",
              _fmt(d)] for s, t, d in zip(hs, ht, metrics["max_weight_diff"])]
     return Table(header, rows, small=True)
-
-
-def epoch_table_md(metrics: dict) -> list[str]:
-    return _md_block(epoch_table(metrics))[:-1]
 
 
 def build_report(metrics: dict, out: str | None = None, lesson: str | None = "lesson.html",
@@ -342,12 +291,3 @@ SECTIONS = [("What was run", _what_was_run),
             ("How far apart they drift", _drift),
             ("Test set: how the twins do", _test_set),
             ("What it cost", _cost)]
-
-
-def render_markdown(metrics: dict, figure_name: str = "training.png") -> str:
-    """The report as Markdown (``figure_name`` is kept for callers of the first version; unused)."""
-    return render_markdown_page(build_report(metrics, lesson="lesson.md"))
-
-
-def write_markdown(metrics: dict, path: Path) -> None:
-    write_atomic(path, render_markdown(metrics))

@@ -27,7 +27,8 @@ from .health import training_health
 from .html import read_images, render_html
 from .io import prepare_out_dir, save_figure, write_atomic, write_json
 from .lockstep import TorchData, TrainingStopped, Twins, lockstep_train, make_twins, predict_test_set
-from .report import build_report, render_markdown_page, summarise_test_set
+from .markdown import render_markdown_page
+from .report import build_report, summarise_test_set
 from .weights import save_weights as save_weights_files
 
 

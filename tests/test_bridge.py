@@ -9,7 +9,7 @@ import scratch
 import torch_impl
 from compare.bridge import QUOTED, STEPS, TRAP_QUOTES, Quote, build_lesson, measure_lesson
 from compare.cli import main
-from compare.report import render_markdown_page
+from compare.markdown import render_markdown_page
 
 
 @pytest.mark.parametrize("quote", QUOTED, ids=lambda q: f"{q.target}[{q.only}]" if q.only else q.target)

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from compare.data import load_dataset
 from compare.lockstep import lockstep_steps, lockstep_train, make_twins
 from compare.schedule import BatchSchedule
 from compare.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy, torch_to_scratch

@@ -13,7 +13,8 @@ from compare.cli import main
 from compare.config import RunConfig
 from compare.html import Code, Columns, Image, Link, Note, Page, Section, Table, inline, render_html, slug
 from compare.io import save_figure
-from compare.report import build_report, render_markdown_page, summarise_test_set
+from compare.markdown import render_markdown_page
+from compare.report import build_report, summarise_test_set
 from compare.run import run_comparison, write_outputs
 
 SECTIONS = ["What was run", "Do the gradients agree?", "The two training runs", "How far apart they drift",
