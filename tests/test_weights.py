@@ -32,7 +32,7 @@ def test_round_trip_and_cross_load(tmp_path):
 
 def test_pickles_are_refused(tmp_path):
     evil = tmp_path / "evil.pt"
-    evil.write_bytes(pickle.dumps({"0.weight": object()}))
+    evil.write_bytes(pickle.dumps({"0.weight": object()}, protocol=2))
     with pytest.raises(ValueError, match="is not a plain torch state dict"):
         load_torch_weights(evil)
     np.save(tmp_path / "obj.npy", np.array([object()]), allow_pickle=True)
