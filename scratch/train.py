@@ -19,9 +19,12 @@ EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, kee
 def sgd_step(model, X: np.ndarray, y: np.ndarray, learning_rate: float) -> None:
     """One mini-batch step: gradients from the pure backward, then ``param -= lr * grad`` in place."""
     params = model.state_dict()
-    for name, grad in model.gradients(X, y).items():
+    grads = model.gradients(X, y)
+    for name, grad in grads.items():
         grad *= learning_rate
         params[name] -= grad
+    if hasattr(model, "recycle"):  # speed only: the next step may write its gradients into these arrays
+        model.recycle(grads)
 
 
 def train_epoch(model, batches: Iterable[tuple[np.ndarray, np.ndarray]], learning_rate: float) -> None:

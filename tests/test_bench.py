@@ -1,0 +1,145 @@
+"""``mlp-compare bench --quick``: the structure of its table, JSON and plot, and that its numbers add up.
+
+Speed itself is measured by the benchmark, never asserted here: these tests check that every time
+is a positive finite number and that every ratio is computed from the times in the same JSON.
+"""
+
+import contextlib
+import io
+import json
+import math
+import statistics
+
+import pytest
+from matplotlib.figure import Figure
+
+from compare.bench import BenchConfig, checks, epoch_flops
+from compare.cli import main
+from compare.cli_bench import crossover, plot_bench
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["bench", "--quick", "--reps", "1", "--json", str(tmp / "b.json"), "--out", str(tmp / "out")])
+    return code, tmp, json.loads((tmp / "b.json").read_text()), stdout.getvalue()
+
+
+def all_cells(r):
+    return r["seed"] + r["scaling"]["width"] + r["scaling"]["depth"]
+
+
+def test_writes_table_json_and_plot(quick):
+    code, tmp, r, _ = quick
+    assert code == 0
+    assert sorted(p.name for p in (tmp / "out").iterdir()) == ["bench.json", "bench.png"]
+    assert (tmp / "out" / "bench.png").read_bytes()[:8] == PNG
+    assert json.loads((tmp / "out" / "bench.json").read_text()) == r
+
+
+def test_json_holds_every_section(quick):
+    r = quick[2]
+    assert set(r) >= {"settings", "calibration", "seed", "scaling", "memory", "checks", "wall_s", "other_load"}
+    s = r["settings"]
+    assert s["threads"] >= 1 and s["blas"] and {"internal_api", "architecture", "num_threads"} <= set(s["blas"][0])
+    assert set(s["env"]) >= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
+    assert [(c["dtype"], c["batch_size"]) for c in r["seed"]] == [
+        (d, b) for d in ("float64", "float32") for b in (32, 100, 512)]
+    assert [c["sizes"] for c in r["scaling"]["width"]] == [[784, w, 10] for w in (50, 128, 256, 512, 1024)]
+    assert [c["sizes"] for c in r["scaling"]["depth"]] == [[784, 50, 10], [784, 50, 50, 10], [784, 50, 50, 50, 10]]
+    assert set(r["calibration"]["gemm"]) == {"float64", "float32"}
+    assert [(m["twin"], m["dtype"]) for m in r["memory"]] == [("scratch", "float64"), ("torch", "float64")]
+
+
+def test_times_are_positive_and_finite(quick):
+    r = quick[2]
+    for c in all_cells(r):
+        for name in ("floor", "scratch", "torch"):
+            assert len(c["times"][name]) == 1
+            assert all(t > 0 and math.isfinite(t) for t in c["times"][name])
+    for g in r["calibration"]["gemm"].values():
+        assert g["seconds"] > 0 and g["gflops"] > 0
+    for m in r["memory"]:
+        assert m["peak_growth_mib"] is None or m["peak_growth_mib"] >= 0
+    assert r["memory"][0]["numpy_peak_mib"] > 0
+    assert r["wall_s"] > 0 and (r["other_load"] is None or 0 <= r["other_load"] <= 1)
+
+
+def test_ratios_come_from_the_times_in_the_same_json(quick):
+    r = quick[2]
+    for c in all_cells(r):
+        med = {name: statistics.median(t) for name, t in c["times"].items()}
+        assert (c["floor_s"], c["scratch_s"], c["torch_s"]) == (med["floor"], med["scratch"], med["torch"])
+        assert c["scratch_over_floor"] == pytest.approx(med["scratch"] / med["floor"], rel=1e-12)
+        assert c["torch_over_floor"] == pytest.approx(med["torch"] / med["floor"], rel=1e-12)
+        assert c["torch_over_scratch"] == pytest.approx(med["torch"] / med["scratch"], rel=1e-12)
+        for name in med:
+            assert c[f"{name}_gflops"] == pytest.approx(c["flops"] / med[name] / 1e9, rel=1e-12)
+            assert c["spread"][name] == pytest.approx(max(c["times"][name]) / min(c["times"][name]), rel=1e-12)
+        assert c["flops"] == epoch_flops(c["sizes"], c["batch_size"], c["steps"])
+        assert c["steps"] == c["rows"] // c["batch_size"]
+    seed = {(c["dtype"], c["batch_size"]): c for c in r["seed"]}
+    assert r["checks"] == checks(r["seed"])
+    assert r["checks"][0]["value"] == seed["float64", 100]["scratch_over_floor"]
+    assert r["checks"][2]["value"] == pytest.approx(seed["float64", 100]["scratch_s"] / seed["float32", 100]["scratch_s"])
+    assert r["calibration"]["floor"] == {"float64": seed["float64", 100]["floor_s"], "float32": seed["float32", 100]["floor_s"]}
+
+
+def test_table_on_stdout(quick):
+    from compare.cli_bench import format_table
+
+    code, tmp, r, stdout = quick
+    assert format_table(r) in stdout
+    for part in ("BLAS floor", "kernel", "scratch/floor", "torch/scratch", "seed network 784-50-10",
+                 "hidden width", "depth", "peak memory", "targets", "other processes used"):
+        assert part in stdout
+    for c in r["checks"]:
+        assert c["name"] in stdout and c["target"] in stdout
+
+
+def test_seed_network_flops_match_the_issue():
+    # 784 -> 50 -> 10, batch 100, 550 steps: the five products of the lesson's step, about 8.7 GFLOP.
+    per_step = 2 * 100 * (784 * 50 * 2 + 50 * 10 * 3)
+    assert epoch_flops([784, 50, 10], 100, 550) == per_step * 550
+    assert 8.6e9 < epoch_flops([784, 50, 10], 100, 550) < 8.8e9
+    # Every layer above the first also passes its gradient down (delta @ W).
+    assert epoch_flops([6, 5, 4, 3], 2, 1) == 2 * 2 * (6 * 5 * 2 + 5 * 4 * 3 + 4 * 3 * 3)
+
+
+def test_plot_is_a_figure_with_three_panels(quick):
+    fig = plot_bench(quick[2])
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+
+
+def test_crossover_sentence():
+    cells = [{"torch_over_scratch": r, "sizes": [784, w, 10]} for r, w in ((3.0, 50), (1.5, 256), (0.8, 1024))]
+    assert crossover(cells, lambda c: f"width {c['sizes'][1]}") == \
+        "the twins cross over at width 1024: torch is faster from there on"
+    assert crossover(cells[:2], lambda c: "x").startswith("no crossover: scratch is faster")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rows", "100"], "rows must be at least 512 (the largest batch size)"),
+    (["--threads", "-1"], "threads must be >= 0 (0 means all cores), got -1"),
+    (["--json", "/nonexistent-folder/b.json"], "folder /nonexistent-folder does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
+    assert main(["bench", "--quick", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlp-compare: error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_reps_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--reps", "0"])
+    assert exc.value.code == 2 and "expected a number >= 1" in capsys.readouterr().err
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="reps must be >= 1"):
+        BenchConfig(reps=0)
+    assert BenchConfig.quick().rows == 5_500 and BenchConfig().rows == 55_000
