@@ -274,7 +274,11 @@ def _cost(m: dict, out) -> list:
     rows = [[twin, f"{tm[twin]['train_s_per_epoch']:.4f}", f"{tm[twin]['eval_s_per_epoch']:.4f}",
              f"{tm[twin]['train_s']:.2f}"] for twin in ("scratch", "torch")]
     blocks = [f"Both twins in {c['dtype']} with the same thread count (NumPy's BLAS {m['threads']['numpy']}, "
-              f"torch {m['threads']['torch']}), timed in the same process, epoch by epoch.",
+              f"torch {m['threads']['torch']}), timed in the same process, epoch by epoch, one right after the "
+              "other. With more than one thread that is not quite fair: after a burst of work OpenBLAS's idle "
+              "threads keep spinning for about 0.1 s and slow whatever runs next (torch, here). `mlp-compare "
+              "bench` pauses between the twins and reports the fair ratios, against this machine's "
+              "matrix-multiply floor.",
               Table(["twin", "training s/epoch", "evaluation s/epoch", "training s, total"], rows),
               f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**."]
     if tm.get("phases"):
