@@ -23,6 +23,7 @@ import scratch
 from scratch import losses
 from scratch.activations import ACTIVATIONS, DERIVATIVES
 
+from .gradcheck import reference_model
 from .tolerances import tolerance
 
 
@@ -201,8 +202,7 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
         return findings
 
     # 3. A classic mistake, recomputed.
-    ref = scratch.MLP(model.sizes, model.activation, model.loss_name, dtype=np.float64)
-    ref.load_state_dict({k: np.asarray(v, dtype=np.float64) for k, v in model.state_dict().items()})
+    ref = reference_model(model)
     X64 = np.asarray(X, dtype=np.float64)
     for kind, explanation, grads in known_mistakes(ref, X64, np.asarray(y)):
         if all(classify(manual.get(k), g, rtol)[0] == "ok" for k, g in grads.items()):

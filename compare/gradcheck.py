@@ -29,12 +29,12 @@ from scratch import losses
 from torch_impl import build_model, loss_function
 
 from .tolerances import Comparison, compare_arrays, tolerance
+from .transfer import TORCH_DTYPES, scratch_to_torch
 
 FULL_FD_LIMIT = 600   # networks with at most this many parameters get every coordinate checked
 FD_SAMPLES = 12       # otherwise: this many seeded coordinates per parameter
 FD_STEP = 1e-3        # h of the fourth-order stencil: truncation ~h^4, rounding ~eps |L| / h
 DIRECTIONS = 2        # random unit directions per parameter
-TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
 
 @dataclass
@@ -120,7 +120,7 @@ def autograd_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | No
     """Loss and gradients from the twin ``nn.Sequential`` with ``model``'s weights, on the CPU."""
     dtype = np.dtype(model.dtype)
     net = build_model(model.sizes, model.activation, model.loss_name).to(TORCH_DTYPES[dtype])
-    net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=dtype)) for k, v in model.state_dict().items()})
+    scratch_to_torch(model, net)
     loss = loss_function(torch_loss or model.loss_name)(net(torch.from_numpy(np.asarray(X, dtype=dtype))),
                                                         torch.from_numpy(np.asarray(y, dtype=np.int64)))
     loss.backward()
@@ -158,7 +158,7 @@ def _rounding_bound(loss: float) -> float:
 
 
 def finite_difference_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float,
-                            rtol: float, coords: list[tuple[int, ...]]) -> tuple[float, float, int, bool]:
+                            rtol: float, coords: list[tuple[int, ...]], loss0: float) -> tuple[float, float, int, bool]:
     """Difference quotients of the reference loss at ``coords`` against ``grad``.
 
     Returns ``(max abs diff, max abs diff / scale, coordinates checked, passed)``; ``scale`` is the
@@ -177,11 +177,11 @@ def finite_difference_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray,
             checked += 1
             worst = max(worst, abs(numeric - float(grad[i])))
     rel = worst / scale if scale > 0 else (0.0 if worst == 0 else np.inf)
-    return worst, rel, checked, bool(worst <= rtol * scale + _rounding_bound(ref.loss(X, y)))
+    return worst, rel, checked, bool(worst <= rtol * scale + _rounding_bound(loss0))
 
 
 def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
-                      rng: np.random.Generator) -> tuple[float, bool]:
+                      rng: np.random.Generator, loss0: float) -> tuple[float, bool]:
     """``grad . u`` against the derivative of L along random unit directions u of one parameter.
 
     Returns ``(max |difference| / scale, passed)``. ``scale`` is the norm of the *whole* reference
@@ -202,7 +202,7 @@ def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale
         if numeric is not None:
             worst = max(worst, abs(numeric - float(np.sum(grad * u))))
     rel = worst / scale if scale > 0 else (0.0 if worst == 0 else np.inf)
-    return rel, bool(worst <= rtol * scale + _rounding_bound(ref.loss(X, y)))
+    return rel, bool(worst <= rtol * scale + _rounding_bound(loss0))
 
 
 def _fd_coords(shape: tuple[int, ...], full: bool, rng: np.random.Generator) -> list[tuple[int, ...]]:
@@ -230,6 +230,7 @@ def check_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | None 
     fd_rtol, dir_rtol = tolerance(dtype, "finite_difference")[0], tolerance(dtype, "directional")[0]
     true_grads = ref.gradients(X64, y64)
     total_norm = float(np.sqrt(sum(np.vdot(g, g) for g in true_grads.values())))
+    loss0 = ref.loss(X64, y64)
     rows = []
     for name, expected in auto.items():
         got = manual.get(name)
@@ -243,8 +244,10 @@ def check_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | None 
             g64 = np.asarray(got, dtype=np.float64)
             coords = _fd_coords(expected.shape, full, rng)
             row.fd_max_abs, row.fd_max_rel, row.fd_coords, row.fd_passed = finite_difference_check(
-                ref, X64, y64, name, g64, float(np.max(np.abs(true_grads[name]), initial=0.0)), fd_rtol, coords)
-            row.dir_max_rel, row.dir_passed = directional_check(ref, X64, y64, name, g64, total_norm, dir_rtol, rng)
+                ref, X64, y64, name, g64, float(np.max(np.abs(true_grads[name]), initial=0.0)), fd_rtol, coords,
+                loss0)
+            row.dir_max_rel, row.dir_passed = directional_check(ref, X64, y64, name, g64, total_norm, dir_rtol, rng,
+                                                                loss0)
         rows.append(row)
     report = GradientReport(dtype.name, rows, float(model.loss(X, y)), loss_auto, torch_loss or model.loss_name)
     if not report.passed:

@@ -25,9 +25,8 @@ from torch_impl.train import history_row as torch_history_row
 
 from .data import Dataset
 from .schedule import BatchSchedule
-from .transfer import max_weight_diff, scratch_to_torch
+from .transfer import TORCH_DTYPES, max_weight_diff, scratch_to_torch
 
-TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
 
 @dataclass

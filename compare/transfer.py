@@ -11,6 +11,9 @@ import torch
 from torch import nn
 
 
+TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
 def scratch_to_torch(model, net: nn.Module) -> None:
     """Copy ``model.state_dict()`` (NumPy) into ``net`` (keeping the net's dtype and device)."""
     net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()})
