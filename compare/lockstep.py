@@ -163,22 +163,42 @@ def lockstep_train(twins: Twins, data: Dataset, epochs: int, batch_size: int, se
     tdata = tdata or TorchData.from_dataset(data, twins.device)
     schedule = BatchSchedule(len(data.y_train), batch_size, seed)
     result = LockstepResult()
-    try:
-        for epoch in range(1, epochs + 1):
-            _lockstep_epoch(twins, data, tdata, schedule.epoch(), epoch, result)
+    for epoch in range(1, epochs + 1):
+        # Two small copies per epoch make a divergence replayable to the exact step and let Ctrl-C
+        # roll back a half-finished epoch, at no per-step cost.
+        start = None
+        try:
+            start = _snapshot(twins)
+            _lockstep_epoch(twins, data, tdata, schedule.epoch(), epoch, start, result)
             if progress is not None:
                 progress(epoch)
-    except KeyboardInterrupt:
-        raise TrainingStopped("interrupted", result, f"interrupted after {result.epochs_done} of {epochs} epochs") from None
+        except KeyboardInterrupt:
+            _keep_finished_epochs(twins, result, start, epoch)
+            raise TrainingStopped("interrupted", result,
+                                  f"interrupted after {result.epochs_done} of {epochs} epochs") from None
     return result
 
 
+def _snapshot(twins: Twins) -> tuple[dict, dict]:
+    return ({k: v.copy() for k, v in twins.scratch.state_dict().items()},
+            {k: v.detach().clone() for k, v in twins.net.state_dict().items()})
+
+
+def _keep_finished_epochs(twins: Twins, result: LockstepResult, start: tuple[dict, dict] | None,
+                          epoch: int) -> None:
+    """After Ctrl-C: drop whatever of ``epoch`` was half recorded and, unless it had finished, put both
+    twins back to the weights it started from, so the partial outputs describe finished epochs only."""
+    done = min(len(result.history["scratch"]), len(result.history["torch"]), len(result.max_weight_diff))
+    for rows in (result.history["scratch"], result.history["torch"], result.max_weight_diff):
+        del rows[done:]
+    if done < epoch and start is not None:  # no snapshot yet means no step of this epoch was taken
+        twins.scratch.load_state_dict(start[0])
+        twins.net.load_state_dict(start[1])
+
+
 def _lockstep_epoch(twins: Twins, data: Dataset, tdata: TorchData, batches: list[np.ndarray], epoch: int,
-                    result: LockstepResult) -> None:
+                    start: tuple[dict, dict], result: LockstepResult) -> None:
     clock = time.perf_counter
-    # Two small copies per epoch make a divergence replayable to the exact step, at no per-step cost.
-    start = ({k: v.copy() for k, v in twins.scratch.state_dict().items()},
-             {k: v.detach().clone() for k, v in twins.net.state_dict().items()})
     t0 = clock()
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below, not by warnings
         scratch.train_epoch(twins.scratch, ((data.X_train[i], data.y_train[i]) for i in batches), twins.lr)
@@ -194,17 +214,19 @@ def _lockstep_epoch(twins: Twins, data: Dataset, tdata: TorchData, batches: list
             first = locate_divergence(twins, data, tdata, batches, start)
         message, detail = _divergence_message(epoch, first, twins.lr)
         raise TrainingStopped("diverged", result, message, detail)
-    result.history["scratch"].append(scratch_history_row(
-        epoch, twins.scratch, data.X_train, data.y_train, data.X_valid, data.y_valid))
+    row_scratch = scratch_history_row(epoch, twins.scratch, data.X_train, data.y_train, data.X_valid, data.y_valid)
     t3 = clock()
-    result.history["torch"].append(torch_history_row(
-        epoch, twins.net, tdata.X_train, tdata.y_train, tdata.X_valid, tdata.y_valid, twins.loss_name))
+    row_torch = torch_history_row(epoch, twins.net, tdata.X_train, tdata.y_train, tdata.X_valid, tdata.y_valid,
+                                  twins.loss_name)
     t4 = clock()
-    result.timing["scratch"]["train_s"] += t1 - t0
-    result.timing["torch"]["train_s"] += t2 - t1
-    result.timing["scratch"]["eval_s"] += t3 - t2
-    result.timing["torch"]["eval_s"] += t4 - t3
-    result.max_weight_diff.append(max_weight_diff(twins.scratch, twins.net))
+    gap = max_weight_diff(twins.scratch, twins.net)
+    # Record the epoch only once it is whole; the last append is what makes it count (epochs_done).
+    for twin, seconds in (("scratch", (t1 - t0, t3 - t2)), ("torch", (t2 - t1, t4 - t3))):
+        result.timing[twin]["train_s"] += seconds[0]
+        result.timing[twin]["eval_s"] += seconds[1]
+    result.history["scratch"].append(row_scratch)
+    result.history["torch"].append(row_torch)
+    result.max_weight_diff.append(gap)
 
 
 def lockstep_steps(twins: Twins, X: np.ndarray, y: np.ndarray, batches: list[np.ndarray]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from compare.lockstep import lockstep_steps, lockstep_train, make_twins
 from compare.schedule import BatchSchedule
@@ -79,3 +80,34 @@ def test_evaluation_does_not_move_the_batch_order(mnist5k):
     np.random.seed(0)  # touching the global RNG changes nothing either
     fresh.epoch(), fresh.epoch()
     assert np.array_equal(expected.epoch()[0], fresh.epoch()[0])
+
+
+@pytest.mark.parametrize("where", ["scratch_history_row", "torch_history_row", "max_weight_diff"])
+def test_ctrl_c_keeps_only_whole_epochs_and_their_weights(mnist5k, monkeypatch, where):
+    """Ctrl-C can land anywhere in an epoch's bookkeeping; what survives is whole epochs and the
+    weights they ended with, never one twin's row without the other's."""
+    import compare.lockstep as lockstep
+    from compare.lockstep import TrainingStopped
+
+    reference = make_twins([784, 8, 10], seed=4)
+    lockstep_train(reference, mnist5k, epochs=1, batch_size=500, seed=2)
+
+    real, calls = getattr(lockstep, where), []
+
+    def interrupted_on_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lockstep, where, interrupted_on_second_epoch)
+    twins = make_twins([784, 8, 10], seed=4)
+    with pytest.raises(TrainingStopped) as stop:
+        lockstep_train(twins, mnist5k, epochs=3, batch_size=500, seed=2)
+    result = stop.value.result
+    assert stop.value.reason == "interrupted" and str(stop.value) == "interrupted after 1 of 3 epochs"
+    assert result.epochs_done == len(result.history["scratch"]) == len(result.history["torch"]) == 1
+    for name, value in reference.scratch.state_dict().items():  # rolled back to the end of epoch 1
+        np.testing.assert_array_equal(twins.scratch.state_dict()[name], value)
+    for name, value in reference.net.state_dict().items():
+        assert torch.equal(twins.net.state_dict()[name], value), name
