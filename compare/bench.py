@@ -3,13 +3,16 @@
 Everything runs in one process with the same thread count for NumPy's BLAS (threadpoolctl) and for
 torch, on the same pre-gathered batches (synthetic data of MNIST's shape: the values do not change
 the work). Each measurement is a group of callables timed in turn, one warm-up epoch each, then
-``reps`` rounds in the same order; the median is reported. Timing the members of a group in turn,
-round after round, keeps the ratios within a group fair when the machine's speed drifts; a short
-pause before each call keeps one library's spinning thread pool from slowing the next (``time_group``).
+``reps`` rounds in the same order; the median is reported, and each ratio within a group is the
+median of the per-round ratios (``paired_ratio``). Timing the members of a group in turn, round after
+round, keeps those ratios fair when the machine's speed drifts; a short pause before each call keeps
+one library's spinning thread pool from slowing the next (``time_group``).
 
 The BLAS floor of a network is its epoch's matrix products alone, written into preallocated arrays:
 per batch and layer the forward ``a @ W.T``, the weight gradient ``delta.T @ a`` and, above the first
 layer, ``delta @ W``. Nothing else a training step does (activations, loss, updates, Python) is in it.
+On the seed network a second reference, the NumPy limit (``numpy_limit.lean_epoch``), does the whole
+training step with every array preallocated: what any NumPy implementation must pay above the floor.
 
 Lesson: the training loop of "Implementing a Multi-Layer NN" (784 -> 50 -> 10, batch 100, 55,000 rows).
 """
@@ -163,25 +166,43 @@ def gemm_rate(n: int, dtype, reps: int) -> dict:
     return {"n": n, "seconds": seconds, "gflops": 2 * n ** 3 / seconds / 1e9}
 
 
-def measure_cell(sizes, rows: int, batch_size: int, dtype: str, config: BenchConfig) -> dict:
-    """Floor, scratch and torch epochs for one network, batch size and dtype, timed as one group."""
+def measure_cell(sizes, rows: int, batch_size: int, dtype: str, config: BenchConfig, lean: bool = False) -> dict:
+    """Floor, scratch and torch epochs for one network, batch size and dtype, timed as one group.
+
+    ``lean``: also time ``numpy_limit.lean_epoch``, the same training with every array preallocated.
+    """
     X, y = synthetic_data(rows, dtype, config.seed)
     batches = gather_batches(X, y, batch_size, config.seed)
-    times = time_group({"floor": floor_epoch(sizes, batches, dtype),
-                        **twin_epochs(sizes, batches, dtype, config.lr, config.seed)[1]}, config.reps, config.pause_s)
+    runs = {"floor": floor_epoch(sizes, batches, dtype), **twin_epochs(sizes, batches, dtype, config.lr, config.seed)[1]}
+    if lean:
+        import scratch
+
+        from .numpy_limit import lean_epoch
+
+        runs["lean"] = lean_epoch(scratch.MLP(sizes, seed=config.seed, dtype=np.dtype(dtype)), batches, config.lr)
+    times = time_group(runs, config.reps, config.pause_s)
     cell = {"sizes": list(sizes), "dtype": dtype, "batch_size": batch_size, "rows": rows, "steps": len(batches),
             "flops": epoch_flops(sizes, batch_size, len(batches)), "times": times}
     return {**cell, **derived(cell)}
 
 
+RATIOS = (("scratch", "floor"), ("torch", "floor"), ("torch", "scratch"), ("lean", "floor"), ("scratch", "lean"))
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """Median over rounds of ``a[i] / b[i]``: the two were timed moments apart in the same round, so a
+    drift of the machine's speed between rounds cancels in each ratio (a ratio of medians would keep it)."""
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
 def derived(cell: dict) -> dict:
     """Medians, GFLOP/s and ratios of one cell, all computed from its ``times`` and ``flops``."""
-    s = {name: statistics.median(t) for name, t in cell["times"].items()}
-    return {"floor_s": s["floor"], "scratch_s": s["scratch"], "torch_s": s["torch"],
-            **{f"{name}_gflops": cell["flops"] / s[name] / 1e9 for name in s},
-            "scratch_over_floor": s["scratch"] / s["floor"], "torch_over_floor": s["torch"] / s["floor"],
-            "torch_over_scratch": s["torch"] / s["scratch"],
-            "spread": {name: max(t) / min(t) for name, t in cell["times"].items()}}  # slowest / fastest round
+    t = cell["times"]
+    s = {name: statistics.median(v) for name, v in t.items()}
+    return {**{f"{name}_s": v for name, v in s.items()},
+            **{f"{name}_gflops": cell["flops"] / v / 1e9 for name, v in s.items()},
+            **{f"{a}_over_{b}": paired_ratio(t[a], t[b]) for a, b in RATIOS if a in t and b in t},
+            "spread": {name: max(v) / min(v) for name, v in t.items()}}  # slowest / fastest round
 
 
 # --- peak memory, one fresh process per twin ------------------------------------------------------
@@ -292,7 +313,7 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
             for dtype in config.dtypes:
                 for b in config.batch_sizes:
                     progress(f"seed network, {dtype}, batch {b}")
-                    results["seed"].append(measure_cell(seed_sizes, config.rows, b, dtype, config))
+                    results["seed"].append(measure_cell(seed_sizes, config.rows, b, dtype, config, lean=True))
             for w in config.widths:
                 progress(f"width {w}")
                 results["scaling"]["width"].append(measure_cell([784, w, 10], config.scaling_rows, 100, "float64", config))
@@ -333,7 +354,8 @@ TARGETS = (  # (what, comparison, target), measured on the seed network
 
 
 def checks(seed: list[dict]) -> list[dict]:
-    """The issue's targets, each with its measured value (ratios of medians from the same run)."""
+    """The issue's targets, each with its measured value from the same run: the first two are paired
+    ratios within one group, the dtype ratio compares the medians of two groups."""
     cell = {(c["dtype"], c["batch_size"]): c for c in seed}
     f64, f32 = cell.get(("float64", 100)), cell.get(("float32", 100))
     values = [f64 and f64["scratch_over_floor"], f64 and f64["torch_over_scratch"],

@@ -73,13 +73,16 @@ def test_ratios_come_from_the_times_in_the_same_json(quick):
     r = quick[2]
     for c in all_cells(r):
         med = {name: statistics.median(t) for name, t in c["times"].items()}
-        assert (c["floor_s"], c["scratch_s"], c["torch_s"]) == (med["floor"], med["scratch"], med["torch"])
-        assert c["scratch_over_floor"] == pytest.approx(med["scratch"] / med["floor"], rel=1e-12)
-        assert c["torch_over_floor"] == pytest.approx(med["torch"] / med["floor"], rel=1e-12)
-        assert c["torch_over_scratch"] == pytest.approx(med["torch"] / med["scratch"], rel=1e-12)
         for name in med:
+            assert c[f"{name}_s"] == med[name]
             assert c[f"{name}_gflops"] == pytest.approx(c["flops"] / med[name] / 1e9, rel=1e-12)
             assert c["spread"][name] == pytest.approx(max(c["times"][name]) / min(c["times"][name]), rel=1e-12)
+        pairs = [("scratch", "floor"), ("torch", "floor"), ("torch", "scratch")]
+        pairs += [("lean", "floor"), ("scratch", "lean")] if c in r["seed"] else []
+        for a, b in pairs:  # the median of the per-round ratios
+            per_round = [x / y for x, y in zip(c["times"][a], c["times"][b])]
+            assert c[f"{a}_over_{b}"] == pytest.approx(statistics.median(per_round), rel=1e-12)
+        assert ("lean" in c["times"]) == (c in r["seed"])  # the NumPy limit is timed on the seed network only
         assert c["flops"] == epoch_flops(c["sizes"], c["batch_size"], c["steps"])
         assert c["steps"] == c["rows"] // c["batch_size"]
     seed = {(c["dtype"], c["batch_size"]): c for c in r["seed"]}
@@ -94,11 +97,21 @@ def test_table_on_stdout(quick):
 
     code, tmp, r, stdout = quick
     assert format_table(r) in stdout
-    for part in ("BLAS floor", "kernel", "scratch/floor", "torch/scratch", "seed network 784-50-10",
+    for part in ("BLAS floor", "NumPy limit", "limit/floor", "scratch/limit", "kernel", "scratch/floor",
+                 "torch/scratch", "seed network 784-50-10",
                  "hidden width", "depth", "peak memory", "targets", "other processes used"):
         assert part in stdout
     for c in r["checks"]:
         assert c["name"] in stdout and c["target"] in stdout
+
+
+def test_paired_ratio_is_the_median_of_the_per_round_ratios():
+    from compare.bench import paired_ratio
+
+    # per-round ratios 1.2, 1.5, 1.6; the machine ran at half speed during the second round
+    a, b = [1.2, 3.0, 1.6], [1.0, 2.0, 1.0]
+    assert paired_ratio(a, b) == 1.5
+    assert statistics.median(a) / statistics.median(b) == 1.6  # a ratio of medians mixes rounds
 
 
 def test_seed_network_flops_match_the_issue():
@@ -143,3 +156,37 @@ def test_config_validation():
     with pytest.raises(ValueError, match="reps must be >= 1"):
         BenchConfig(reps=0)
     assert BenchConfig.quick().rows == 5_500 and BenchConfig().rows == 55_000
+
+
+@pytest.mark.parametrize("sizes, dtype", [([784, 50, 10], "float64"), ([20, 7, 5, 3], "float64"), ([20, 7, 3], "float32")])
+def test_the_numpy_limit_trains_exactly_like_scratch(sizes, dtype):
+    """The NumPy limit is only a fair reference if it does the same work: same weights after an epoch."""
+    import numpy as np
+
+    from compare.bench import gather_batches, synthetic_data
+    from compare.numpy_limit import lean_epoch
+    from scratch import MLP
+    from scratch.train import train_epoch
+
+    X, y = synthetic_data(400, dtype, features=sizes[0], classes=sizes[-1])
+    batches = gather_batches(X, y, 50, seed=3)
+    reference, lean = MLP(sizes, seed=9, dtype=np.dtype(dtype)), MLP(sizes, seed=9, dtype=np.dtype(dtype))
+    train_epoch(reference, batches, 0.5)
+    lean_epoch(lean, batches, 0.5)()
+    tol = 1e-13 if dtype == "float64" else 1e-5
+    for name, value in reference.state_dict().items():
+        assert np.abs(lean.state_dict()[name] - value).max() <= tol, name
+    assert not np.array_equal(reference.state_dict()["0.weight"], MLP(sizes, seed=9, dtype=np.dtype(dtype)).state_dict()["0.weight"])
+
+
+def test_the_numpy_limit_refuses_what_it_does_not_cover():
+    import numpy as np
+
+    from compare.numpy_limit import lean_epoch
+    from scratch import MLP
+
+    batches = [(np.zeros((4, 3)), np.zeros(4, int))]
+    with pytest.raises(ValueError, match="sigmoid, mse"):
+        lean_epoch(MLP([3, 2, 2], activation="relu"), batches, 0.1)
+    with pytest.raises(ValueError, match="one size"):
+        lean_epoch(MLP([3, 2, 2]), batches + [(np.zeros((2, 3)), np.zeros(2, int))], 0.1)
