@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cli import positive_int
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # The report's palette (Okabe-Ito, colour-blind safe): scratch solid, torch dashed, the floor dotted,
 # the NumPy limit dash-dotted.
