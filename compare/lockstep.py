@@ -163,19 +163,19 @@ def lockstep_train(twins: Twins, data: Dataset, epochs: int, batch_size: int, se
     tdata = tdata or TorchData.from_dataset(data, twins.device)
     schedule = BatchSchedule(len(data.y_train), batch_size, seed)
     result = LockstepResult()
-    for epoch in range(1, epochs + 1):
-        # Two small copies per epoch make a divergence replayable to the exact step and let Ctrl-C
-        # roll back a half-finished epoch, at no per-step cost.
-        start = None
-        try:
-            start = _snapshot(twins)
-            _lockstep_epoch(twins, data, tdata, schedule.epoch(), epoch, start, result)
+    start = None  # (epoch, weights both twins had when that epoch began)
+    try:
+        for epoch in range(1, epochs + 1):
+            # Two small copies per epoch make a divergence replayable to the exact step and let Ctrl-C
+            # roll back a half-finished epoch, at no per-step cost.
+            start = (epoch, _snapshot(twins))
+            _lockstep_epoch(twins, data, tdata, schedule.epoch(), epoch, start[1], result)
             if progress is not None:
                 progress(epoch)
-        except KeyboardInterrupt:
-            _keep_finished_epochs(twins, result, start, epoch)
-            raise TrainingStopped("interrupted", result,
-                                  f"interrupted after {result.epochs_done} of {epochs} epochs") from None
+    except KeyboardInterrupt:
+        _keep_finished_epochs(twins, result, start)
+        raise TrainingStopped("interrupted", result,
+                              f"interrupted after {result.epochs_done} of {epochs} epochs") from None
     return result
 
 
@@ -184,16 +184,16 @@ def _snapshot(twins: Twins) -> tuple[dict, dict]:
             {k: v.detach().clone() for k, v in twins.net.state_dict().items()})
 
 
-def _keep_finished_epochs(twins: Twins, result: LockstepResult, start: tuple[dict, dict] | None,
-                          epoch: int) -> None:
-    """After Ctrl-C: drop whatever of ``epoch`` was half recorded and, unless it had finished, put both
-    twins back to the weights it started from, so the partial outputs describe finished epochs only."""
+def _keep_finished_epochs(twins: Twins, result: LockstepResult, start: tuple[int, tuple[dict, dict]] | None) -> None:
+    """After Ctrl-C: drop whatever of an epoch was half recorded and, if the twins had begun an epoch
+    that was not recorded, put them back to the weights it started from, so the partial outputs
+    describe finished epochs only."""
     done = min(len(result.history["scratch"]), len(result.history["torch"]), len(result.max_weight_diff))
     for rows in (result.history["scratch"], result.history["torch"], result.max_weight_diff):
         del rows[done:]
-    if done < epoch and start is not None:  # no snapshot yet means no step of this epoch was taken
-        twins.scratch.load_state_dict(start[0])
-        twins.net.load_state_dict(start[1])
+    if start is not None and start[0] > done:
+        twins.scratch.load_state_dict(start[1][0])
+        twins.net.load_state_dict(start[1][1])
 
 
 def _lockstep_epoch(twins: Twins, data: Dataset, tdata: TorchData, batches: list[np.ndarray], epoch: int,

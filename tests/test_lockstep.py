@@ -82,32 +82,40 @@ def test_evaluation_does_not_move_the_batch_order(mnist5k):
     assert np.array_equal(expected.epoch()[0], fresh.epoch()[0])
 
 
-@pytest.mark.parametrize("where", ["scratch_history_row", "torch_history_row", "max_weight_diff"])
-def test_ctrl_c_keeps_only_whole_epochs_and_their_weights(mnist5k, monkeypatch, where):
+@pytest.mark.parametrize("where, done", [("scratch_history_row", 1), ("torch_history_row", 1),
+                                         ("max_weight_diff", 1), ("progress", 2)])
+def test_ctrl_c_keeps_only_whole_epochs_and_their_weights(mnist5k, monkeypatch, where, done):
     """Ctrl-C can land anywhere in an epoch's bookkeeping; what survives is whole epochs and the
-    weights they ended with, never one twin's row without the other's."""
+    weights they ended with, never one twin's row without the other's. In epoch 2's bookkeeping
+    it keeps epoch 1; once epoch 2 is recorded (the progress callback) it keeps both."""
     import compare.lockstep as lockstep
     from compare.lockstep import TrainingStopped
 
     reference = make_twins([784, 8, 10], seed=4)
-    lockstep_train(reference, mnist5k, epochs=1, batch_size=500, seed=2)
+    lockstep_train(reference, mnist5k, epochs=done, batch_size=500, seed=2)
 
-    real, calls = getattr(lockstep, where), []
+    calls = []
 
-    def interrupted_on_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
+    def interrupted_on_second_epoch(real):
+        def call(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(lockstep, where, interrupted_on_second_epoch)
+    progress = None
+    if where == "progress":
+        progress = interrupted_on_second_epoch(lambda epoch: None)
+    else:
+        monkeypatch.setattr(lockstep, where, interrupted_on_second_epoch(getattr(lockstep, where)))
     twins = make_twins([784, 8, 10], seed=4)
     with pytest.raises(TrainingStopped) as stop:
-        lockstep_train(twins, mnist5k, epochs=3, batch_size=500, seed=2)
+        lockstep_train(twins, mnist5k, epochs=3, batch_size=500, seed=2, progress=progress)
     result = stop.value.result
-    assert stop.value.reason == "interrupted" and str(stop.value) == "interrupted after 1 of 3 epochs"
-    assert result.epochs_done == len(result.history["scratch"]) == len(result.history["torch"]) == 1
-    for name, value in reference.scratch.state_dict().items():  # rolled back to the end of epoch 1
+    assert stop.value.reason == "interrupted" and str(stop.value) == f"interrupted after {done} of 3 epochs"
+    assert result.epochs_done == len(result.history["scratch"]) == len(result.history["torch"]) == done
+    for name, value in reference.scratch.state_dict().items():
         np.testing.assert_array_equal(twins.scratch.state_dict()[name], value)
     for name, value in reference.net.state_dict().items():
         assert torch.equal(twins.net.state_dict()[name], value), name
