@@ -191,7 +191,8 @@ RATIOS = (("scratch", "floor"), ("torch", "floor"), ("torch", "scratch"), ("lean
 
 def paired_ratio(a: list[float], b: list[float]) -> float:
     """Median over rounds of ``a[i] / b[i]``: the two were timed moments apart in the same round, so a
-    drift of the machine's speed between rounds cancels in each ratio (a ratio of medians would keep it)."""
+    drift of the machine's speed between rounds cancels in each ratio (a ratio of medians can pair one
+    member's fast round with the other's slow one)."""
     return statistics.median(x / y for x, y in zip(a, b))
 
 
