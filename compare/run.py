@@ -159,8 +159,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         metrics["weights"] = save_weights_files(twins.scratch, twins.net, out)
     with phase("write outputs"):
         write_outputs(metrics, out, data, step_loss)
-    metrics["timing"]["total_s"] = sum(phase.seconds.values())
-    write_json(out / "metrics.json", metrics)  # again, now with the time the outputs took
+    metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -266,7 +266,7 @@ def render_figures(metrics: dict, data: Dataset | None, step_loss: dict | None) 
 
 
 def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_loss: dict | None = None) -> None:
-    """The run's files: the figures, report.md, the self-contained report.html, the lesson, metrics.json.
+    """The run's files: the figures, report.md, the self-contained report.html and the lesson.
 
     ``data`` (the run's dataset) gives the images of the sample grid and the galleries, and
     ``step_loss`` each twin's loss per training step; without them those figures are left out.
@@ -282,4 +282,3 @@ def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_lo
     page = build_report(metrics, str(out), "lesson.html", set(figures))
     write_atomic(out / "report.html", render_html(page, read_images(out, page)))
     write_lesson(out, data)
-    write_json(out / "metrics.json", metrics)
