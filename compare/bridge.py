@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bridge_measure import BATCH, measure_lesson
-from .html import Code, Columns, Link, Note, Page, Section, Table, read_images, render_html, slug
+from .html import Code, Columns, Link, Note, Page, Section, Table, render_html, slug
 from .io import write_atomic
 from .markdown import render_markdown_page
 from .report import sci
@@ -206,7 +206,7 @@ def write_lesson(out: Path, data=None, seed: int = 123, report: str | None = "re
     """Write ``lesson.html`` (self-contained) and ``lesson.md`` into ``out``; returns the page."""
     out = Path(out)
     page = build_lesson(data, seed, report)
-    write_atomic(out / "lesson.html", render_html(page, read_images(out, page)))
+    write_atomic(out / "lesson.html", render_html(page))
     md = render_markdown_page(page)
     write_atomic(out / "lesson.md", md.replace("](report.html)", "](report.md)"))
     return page

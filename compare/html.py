@@ -16,7 +16,6 @@ import base64
 import re
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
 from typing import Union
 
 
@@ -207,18 +206,3 @@ def render_html(page: Page, images: dict[str, bytes] | None = None) -> str:
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
             + "\n".join(parts) + "\n</main>\n</body>\n</html>\n")
-
-
-def read_images(folder: Path, page: Page) -> dict[str, bytes]:
-    """The PNG bytes of every Image the page shows that exists in ``folder``."""
-    names = {b.name for s in [Section("", page.intro), *page.sections] for b in _walk(s.blocks)
-             if isinstance(b, Image)}
-    return {n: (Path(folder) / n).read_bytes() for n in sorted(names) if (Path(folder) / n).is_file()}
-
-
-def _walk(blocks):
-    for b in blocks:
-        yield b
-        if isinstance(b, Columns):
-            for _, inner in b.columns:
-                yield from _walk(inner)

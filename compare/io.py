@@ -33,13 +33,16 @@ def write_json(path: Path, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2, allow_nan=True) + "\n")
 
 
-def save_figure(fig, path: Path) -> None:
-    """Save a matplotlib Figure as PNG atomically, with fixed metadata so the bytes are reproducible."""
+def save_figure(fig, path: Path) -> bytes:
+    """Save a matplotlib Figure as PNG atomically, with fixed metadata so the bytes are reproducible;
+    returns those bytes (for pages that embed the image)."""
     import io
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    write_atomic(path, buf.getvalue())
+    png = buf.getvalue()
+    write_atomic(path, png)
+    return png
 
 
 def prepare_out_dir(out: Path, overwrite: bool = False) -> Path:

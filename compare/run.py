@@ -24,7 +24,7 @@ from .config import RunConfig
 from .data import CLASS_NAMES, Dataset, load_dataset
 from .gradcheck import check_gradients
 from .health import training_health
-from .html import read_images, render_html
+from .html import render_html
 from .io import prepare_out_dir, save_figure, write_atomic, write_json
 from .lockstep import TorchData, TrainingStopped, Twins, lockstep_train, make_twins, predict_test_set
 from .markdown import render_markdown_page
@@ -275,10 +275,8 @@ def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_lo
 
     out = Path(out)
     metrics["timing"].setdefault("total_s", sum(metrics["timing"]["phases"].values()))
-    figures = render_figures(metrics, data, step_loss)
-    for name, fig in figures.items():
-        save_figure(fig, out / name)
-    write_atomic(out / "report.md", render_markdown_page(build_report(metrics, str(out), "lesson.md", set(figures))))
-    page = build_report(metrics, str(out), "lesson.html", set(figures))
-    write_atomic(out / "report.html", render_html(page, read_images(out, page)))
+    images = {name: save_figure(fig, out / name) for name, fig in render_figures(metrics, data, step_loss).items()}
+    write_atomic(out / "report.md", render_markdown_page(build_report(metrics, str(out), "lesson.md", set(images))))
+    page = build_report(metrics, str(out), "lesson.html", set(images))
+    write_atomic(out / "report.html", render_html(page, images))
     write_lesson(out, data)
