@@ -142,8 +142,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         metrics["health"] = health
     if preds is not None:
         metrics["test_acc"] = {twin: float(np.mean(p == data.y_test)) for twin, p in preds.items()}
-        metrics["test_disagreements"] = int(np.sum(preds["scratch"] != preds["torch"]))
         metrics["test_set"] = summarise_test_set(data.y_test, preds, data.num_classes)
+        metrics["test_disagreements"] = metrics["test_set"]["disagreements"]["count"]
     # The finished epochs' steps come first; a stopped epoch (and its replay) may have added more.
     steps = result.epochs_done * (len(data.y_train) // config.batch_size)
     if steps and min(len(v) for v in step_loss.values()) >= steps:
