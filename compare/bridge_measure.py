@@ -24,7 +24,7 @@ from .lockstep import TorchData
 from .report import sci
 from .schedule import BatchSchedule
 from .tolerances import compare_arrays
-from .transfer import scratch_to_torch
+from .transfer import max_weight_diff, scratch_to_torch, torch_state_numpy
 
 
 LESSON_TRAIN = 3500   # training examples the demos use (all of mnist-5k's): one epoch is a blink
@@ -146,7 +146,7 @@ def _measure(data, seed: int) -> dict:
     model = scratch.NeuralNetMLP(data.n_features, HIDDEN, CLASSES, random_seed=seed)
     torch.manual_seed(seed)
     net = torch_impl.build_model([data.n_features, HIDDEN, CLASSES], "sigmoid", "mse").double()
-    own = max(float(np.abs(p.numpy() - model.state_dict()[k]).max()) for k, p in net.state_dict().items())
+    own = max_weight_diff(model, net)
     scratch_to_torch(model, net)
     names = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
     st.shapes = [(f"{names[k]} / {k}", _shape(v)) for k, v in model.state_dict().items()]
@@ -199,7 +199,7 @@ def _measure(data, seed: int) -> dict:
                  ("y batch", _shape(y[batches[0]]))]
     flat = lambda sd: np.concatenate([np.ravel(np.asarray(v)) for v in sd.values()])  # noqa: E731
     st.agree(f"every weight after one more epoch ({len(batches)} steps)", flat(model.state_dict()),
-             flat({k: v.detach() for k, v in net.state_dict().items()}))
+             flat(torch_state_numpy(net)))
 
     st = steps["evaluate"]
     _, a_v = model.forward(a["Xv"])
@@ -240,17 +240,17 @@ def measure_trap(a: dict, n_features: int, seed: int) -> dict:
               "ratio": float(gl.norm() / gm.norm()),
               "deviation": float((gl - 10 * gm).abs().max() / gl.abs().max())}
              for (name, _), gl, gm in zip(net.named_parameters(), g_L, g_M)]
+    X, y, Xv, yv = _t(a["X"]), _t(a["y"]), _t(a["Xv"]), _t(a["yv"])
     runs = {}
     for label, loss, lr in (("L (the twin), lr 0.1", "mse", LR), ("nn.MSELoss(), lr 0.1", "mse-mean", LR),
                             ("nn.MSELoss(), lr 1.0", "mse-mean", 10 * LR)):
         _, net_r = twins(n_features, seed)
         opt, loss_fn = torch_impl.make_optimizer(net_r, lr), torch_impl.loss_function(loss)
         schedule = BatchSchedule(len(a["y"]), BATCH, seed)
-        X, y = _t(a["X"]), _t(a["y"])
         accs = []
         for _ in range(TRAP_EPOCHS):
             torch_impl.train_epoch(net_r, loss_fn, opt, ((X[_t(i)], y[_t(i)]) for i in schedule.epoch()))
-            accs.append(torch_impl.evaluate(net_r, _t(a["Xv"]), _t(a["yv"]), "mse")["acc"])
+            accs.append(torch_impl.evaluate(net_r, Xv, yv, "mse")["acc"])
         runs[label] = {"valid_acc": accs, "weights": [p.detach().numpy().copy() for p in net_r.parameters()]}
     w1, w3 = runs["L (the twin), lr 0.1"]["weights"], runs["nn.MSELoss(), lr 1.0"]["weights"]
     return {"L": L.item(), "printed_mse": scratch.mse_loss(yb, out.detach().numpy()), "nn_mse": mse.item(),
