@@ -126,9 +126,9 @@ TRAP_QUOTES = (Q("scratch.lesson:NeuralNetMLP.backward", only="d_loss__d_a_out =
 QUOTED = tuple(dict.fromkeys(q for s in STEPS for q in (*s.scratch, *s.torch, *s.shared))) + TRAP_QUOTES
 
 
-def trap_blocks(t: dict, quotes=None) -> list:
+def trap_blocks(t: dict) -> list:
     """The 10x trap section, from ``measure_trap``'s numbers and the quoted lines."""
-    q = list(quotes or TRAP_QUOTES)
+    q = TRAP_QUOTES
     runs = t["runs"]
     shown = range(1, t["epochs"] + 1)
     return [
@@ -197,7 +197,7 @@ def build_lesson(data=None, seed: int = 123, report: str | None = None) -> Page:
     if report:
         page.intro.append(["Back to ", Link("the comparison report", report), "."])
     page.sections = [Section(s.title, step_blocks(s, m["steps"][s.key])) for s in STEPS]
-    page.sections.append(Section(TRAP_TITLE, trap_blocks(m["trap"], TRAP_QUOTES)))
+    page.sections.append(Section(TRAP_TITLE, trap_blocks(m["trap"])))
     page.footer = "Written by mlp-compare lesson. Every quoted line is the code that ran."
     return page
 
