@@ -71,7 +71,9 @@ class BenchConfig:
 
     @property
     def effective_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
+        from .threads import resolve_threads
+
+        return resolve_threads(self.threads)
 
 
 # --- the work ----------------------------------------------------------------------------------
@@ -297,37 +299,32 @@ def settings(config: BenchConfig) -> dict:
 
 def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda message: None) -> dict:
     """Every measurement of ``mlp-compare bench``; returns the results as a JSON-ready dict."""
-    import torch
-    from threadpoolctl import threadpool_limits
+    from .threads import same_threads
 
-    threads, torch_threads = config.effective_threads, torch.get_num_threads()
+    threads = config.effective_threads
     start, jiffies, cpu0 = time.perf_counter(), _busy_jiffies(), os.times()
     seed_sizes = [784, *SEED_HIDDEN, 10]
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            results = {"settings": settings(config), "calibration": {"gemm": {}}, "seed": [],
-                       "scaling": {"width": [], "depth": []}, "memory": []}
-            for dtype in config.dtypes:
-                progress(f"calibration: {config.gemm_n}x{config.gemm_n} product, {dtype}")
-                results["calibration"]["gemm"][dtype] = gemm_rate(config.gemm_n, dtype, config.reps)
-            for dtype in config.dtypes:
-                for b in config.batch_sizes:
-                    progress(f"seed network, {dtype}, batch {b}")
-                    results["seed"].append(measure_cell(seed_sizes, config.rows, b, dtype, config, lean=True))
-            for w in config.widths:
-                progress(f"width {w}")
-                results["scaling"]["width"].append(measure_cell([784, w, 10], config.scaling_rows, 100, "float64", config))
-            for d in config.depths:
-                progress(f"depth {d}")
-                results["scaling"]["depth"].append(
-                    measure_cell([784, *(SEED_HIDDEN * d), 10], config.scaling_rows, 100, "float64", config))
-            for dtype in config.memory_dtypes:
-                for twin in ("scratch", "torch"):
-                    progress(f"peak memory, {twin}, {dtype}")
-                    results["memory"].append(peak_memory(twin, seed_sizes, config.rows, 100, dtype, threads, config.seed))
-    finally:
-        torch.set_num_threads(torch_threads)
+    with same_threads(threads):
+        results = {"settings": settings(config), "calibration": {"gemm": {}}, "seed": [],
+                   "scaling": {"width": [], "depth": []}, "memory": []}
+        for dtype in config.dtypes:
+            progress(f"calibration: {config.gemm_n}x{config.gemm_n} product, {dtype}")
+            results["calibration"]["gemm"][dtype] = gemm_rate(config.gemm_n, dtype, config.reps)
+        for dtype in config.dtypes:
+            for b in config.batch_sizes:
+                progress(f"seed network, {dtype}, batch {b}")
+                results["seed"].append(measure_cell(seed_sizes, config.rows, b, dtype, config, lean=True))
+        for w in config.widths:
+            progress(f"width {w}")
+            results["scaling"]["width"].append(measure_cell([784, w, 10], config.scaling_rows, 100, "float64", config))
+        for d in config.depths:
+            progress(f"depth {d}")
+            results["scaling"]["depth"].append(
+                measure_cell([784, *(SEED_HIDDEN * d), 10], config.scaling_rows, 100, "float64", config))
+        for dtype in config.memory_dtypes:
+            for twin in ("scratch", "torch"):
+                progress(f"peak memory, {twin}, {dtype}")
+                results["memory"].append(peak_memory(twin, seed_sizes, config.rows, 100, dtype, threads, config.seed))
     results["calibration"]["floor"] = {c["dtype"]: c["floor_s"] for c in results["seed"] if c["batch_size"] == 100}
     results["checks"] = checks(results["seed"])
     results["wall_s"] = time.perf_counter() - start

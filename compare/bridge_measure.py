@@ -9,11 +9,9 @@ Lesson: the whole of "Implementing a Multi-Layer NN", from loading the digits to
 from __future__ import annotations
 
 from collections import defaultdict
-from contextlib import contextmanager
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 from torch.nn import functional as F
 
 import scratch
@@ -23,6 +21,7 @@ from .data import load_dataset, preprocess
 from .lockstep import TorchData
 from .report import sci
 from .schedule import BatchSchedule
+from .threads import same_threads
 from .tolerances import compare_arrays
 from .transfer import max_weight_diff, scratch_to_torch, torch_state_numpy
 
@@ -86,23 +85,10 @@ def twins(n_features: int, seed: int):
     return model, net
 
 
-@contextmanager
-def one_thread():
-    """Both libraries on one thread while the lesson measures: its arrays are small, where extra threads
-    only cost (and wait badly on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def measure_lesson(data=None, seed: int = 123) -> dict:
     """Run every step of the lesson on both sides and measure how well they agree. Lesson: all of it."""
     data = data if data is not None else load_dataset("mnist-5k", seed=seed)
-    with one_thread():
+    with same_threads(1):  # its arrays are small, where extra threads only cost (and wait badly when busy)
         return _measure(data, seed)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass
 
 from .data import DATASETS, DEFAULT_VALID_SIZE
@@ -49,7 +48,9 @@ class RunConfig:
 
     @property
     def effective_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
+        from .threads import resolve_threads  # imports torch: only when a run starts
+
+        return resolve_threads(self.threads)
 
     def sizes(self, n_features: int, n_classes: int) -> list[int]:
         return [n_features, *self.hidden, n_classes]

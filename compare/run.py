@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 import scratch.losses
 
@@ -29,6 +29,7 @@ from .io import prepare_out_dir, save_figure, write_atomic, write_json
 from .lockstep import TorchData, TrainingStopped, Twins, lockstep_train, make_twins, predict_test_set
 from .markdown import render_markdown_page
 from .report import build_report, summarise_test_set
+from .threads import same_threads
 from .weights import save_weights as save_weights_files
 
 
@@ -87,9 +88,8 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
 def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weights: bool) -> dict:
     phase = PhaseTimer()
     threads = config.effective_threads
-    torch.set_num_threads(threads)
     stopped = preds = None
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with same_threads(threads):
         blas_threads = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=None)
         dtype = np.dtype(config.dtype)
         with phase("load data"):
