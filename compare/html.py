@@ -35,6 +35,10 @@ class Table:
     align: str = ""       # one "l" or "r" per column; default: first column left, the rest right
     small: bool = False   # long tables (one row per epoch) in a smaller font
 
+    @property
+    def aligns(self) -> str:
+        return self.align or "l" + "r" * (len(self.header) - 1)
+
 
 @dataclass
 class Image:
@@ -147,7 +151,7 @@ def inline(text: Text) -> str:
 
 
 def _table(t: Table) -> str:
-    align = t.align or "l" + "r" * (len(t.header) - 1)
+    align = t.aligns
     cls = lambda i: ' class="r"' if i < len(align) and align[i] == "r" else ""  # noqa: E731
     head = "".join(f"<th{cls(i)}>{inline(h)}</th>" for i, h in enumerate(t.header))
     body = "".join("<tr>" + "".join(f"<td{cls(i)}>{inline(c)}</td>" for i, c in enumerate(row)) + "</tr>\n"

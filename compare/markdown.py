@@ -17,7 +17,7 @@ def _md_block(b) -> list[str]:
     if isinstance(b, (str, list)):
         return [_md_text(b), ""]
     if isinstance(b, Table):
-        align = b.align or "l" + "r" * (len(b.header) - 1)
+        align = b.aligns
         cell = lambda c: _md_text(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         return ["| " + " | ".join(map(cell, b.header)) + " |",
                 "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|",
