@@ -19,6 +19,7 @@ import numpy as np
 
 
 def _sigmoid_in_place(z: np.ndarray) -> None:
+    # scratch.activations.sigmoid's operations in its order (so the same bits), minus its np.errstate
     np.negative(z, out=z)
     np.exp(z, out=z)
     z += 1
