@@ -62,7 +62,7 @@ def _settings_line(r: dict) -> str:
     blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']} kernel, {b['threading_layer']}, "
                      f"{b['num_threads']} threads)" for b in s["blas"]) or "no BLAS found by threadpoolctl"
     env = ", ".join(f"{k}={v}" for k, v in s["env"].items() if v is not None and k.startswith("OPENBLAS")) or "unset"
-    return (f"threads: NumPy BLAS {s['threads']} = torch {s['threads']}; BLAS: {blas}; OPENBLAS_CORETYPE/L2_SIZE: {env}\n"
+    return (f"threads: NumPy BLAS {s['threads']} = torch {s['torch_threads']}; BLAS: {blas}; OPENBLAS_CORETYPE/L2_SIZE: {env}\n"
             f"numpy {s['versions']['numpy']}, torch {s['versions']['torch']}, {s['cpu_count']} CPUs; "
             f"median of {s['config']['reps']} rounds after a warm-up")
 
@@ -122,7 +122,7 @@ def format_table(r: dict) -> str:
     if drift > 1.25:
         lines.append(f"warning: the BLAS floor's slowest round took {drift:.2f}x its fastest: the machine's speed "
                      "drifted during the run; compare ratios, not seconds, or run it again")
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)
 
 
 def crossover(cells: list[dict], name) -> str:
@@ -152,17 +152,17 @@ def plot_bench(r: dict) -> "Figure":
     ax1.set(xticks=list(x), title="seed network 784-50-10: epoch / BLAS floor", ylabel="times the floor")
     ax1.set_xticklabels(labels, fontsize=8)
     ax1.legend()
-    for ax, cells, xs, xlabel in ((ax2, r["scaling"]["width"], [c["sizes"][1] for c in r["scaling"]["width"]], "hidden width"),
-                                  (ax3, r["scaling"]["depth"], [len(c["sizes"]) - 2 for c in r["scaling"]["depth"]],
-                                   "hidden layers (width 50)")):
+    widths = [c["sizes"][1] for c in r["scaling"]["width"]]
+    depths = [len(c["sizes"]) - 2 for c in r["scaling"]["depth"]]
+    for ax, cells, xs, xlabel in ((ax2, r["scaling"]["width"], widths, "hidden width"),
+                                  (ax3, r["scaling"]["depth"], depths, "hidden layers (width 50)")):
         for who in ("scratch", "torch", "floor"):
             ax.plot(xs, [c[f"{who}_s"] for c in cells], label=who if who != "floor" else "BLAS floor", **STYLE[who])
         ax.set(xlabel=xlabel, ylabel="seconds per epoch", title=f"float64, batch 100, {r['settings']['config']['scaling_rows']} rows")
         ax.grid(alpha=0.3)
         ax.legend()
-    widths = [c["sizes"][1] for c in r["scaling"]["width"]]
     ax2.set(xscale="log", yscale="log")
     ax2.set_xticks(widths, [str(w) for w in widths])
     ax2.minorticks_off()
-    ax3.set_xticks(xs)
+    ax3.set_xticks(depths)
     return fig
