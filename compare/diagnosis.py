@@ -24,6 +24,7 @@ from scratch import losses
 from scratch.activations import ACTIVATIONS, DERIVATIVES
 
 from .gradcheck import reference_model
+from .teaching import TeachingMLP
 from .tolerances import tolerance
 
 
@@ -74,20 +75,15 @@ def _variant_gradients(ref: scratch.MLP, X, y, hidden_derivative=None, output_de
     """The gradients a backward would compute with a different hidden derivative or output delta.
 
     ``hidden_derivative(a)`` replaces the derivative (written from the activation's output a);
-    ``output_delta(out, y)`` replaces dL/dz_out. This is ``scratch.MLP.backward`` with two plugs.
+    ``output_delta(out, y)`` replaces dL/dz_out. This is ``TeachingMLP``'s backward with those plugs.
     """
-    out, activations = ref.forward_with_cache(X)
-    layers = ref._layers()
-    delta = (output_delta or losses.DELTAS[ref.loss_name])(out, y)
-    deriv = hidden_derivative or DERIVATIVES[ref.activation]
-    grads = {}
-    for i in reversed(range(len(layers))):
-        W, _ = layers[i]
-        grads[f"{2 * i}.weight"] = delta.T @ activations[i]
-        grads[f"{2 * i}.bias"] = delta.sum(axis=0)
-        if i > 0:
-            delta = (delta @ W) * deriv(activations[i])
-    return grads
+    variant = TeachingMLP(ref.sizes, ref.activation, ref.loss_name, dtype=ref.dtype)
+    variant.load_state_dict(ref.state_dict())
+    if output_delta is not None:
+        variant.output_delta = output_delta
+    if hidden_derivative is not None:
+        variant.hidden_derivative = lambda a, layer: hidden_derivative(a)
+    return variant.gradients(X, y)
 
 
 def known_mistakes(ref: scratch.MLP, X, y) -> list[tuple[str, str, dict]]:
@@ -96,12 +92,9 @@ def known_mistakes(ref: scratch.MLP, X, y) -> list[tuple[str, str, dict]]:
     f = ACTIVATIONS[act]
     out = []
     if ref.sizes[1:-1]:  # only networks with hidden layers have hidden derivatives
-        if act == "sigmoid":
-            wrong_place = lambda a: f(a) * (1 - f(a))  # noqa: E731
-        elif act == "tanh":
-            wrong_place = lambda a: 1 - f(a) ** 2  # noqa: E731
-        else:
-            wrong_place = None  # relu'(relu(z)) equals relu'(z): that mistake is invisible for ReLU
+        # the derivative taken at a = f(z) instead of z; relu'(relu(z)) equals relu'(z), so that
+        # mistake is invisible for ReLU
+        wrong_place = None if act == "relu" else lambda a: DERIVATIVES[act](f(a))
         if wrong_place is not None:
             out.append(("derivative-at-output",
                         f"the hidden layers take the {act} derivative at the activation a instead of at z: "
