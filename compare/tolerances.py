@@ -10,8 +10,8 @@ Why these numbers:
   real bug, which is off by far more than 1e-10.
 - float32: the same few ulps are ~1e-7; sums over a batch of 100 pile up to ~1e-6. 1e-4 relative is
   safe, and still far below the size of any backprop mistake (a wrong factor, sign or layer).
-- finite_difference / directional: central differences computed in float64 on a float64 copy of the
-  network. Their truncation error is ~h^2 and their rounding error ~eps * |L| / h; the check adds
+- finite_difference / directional: fourth-order central differences computed in float64 on a float64
+  copy of the network. Their truncation error is ~h^4 and their rounding error ~eps * |L| / h; the check adds
   that rounding bound as its atol at run time, so the rtol here is the real accuracy claim. A
   float32 model's own gradient is only good to ~1e-6, so float32 uses the float32 gradient rtol.
 """
@@ -52,7 +52,8 @@ class Comparison:
 
 
 def tolerance(dtype, kind: str = "gradient") -> tuple[float, float]:
-    """``(rtol, atol)`` for comparing values of ``dtype`` (float32 or float64); ``kind`` is forward or gradient."""
+    """``(rtol, atol)`` for comparing values of ``dtype`` (float32 or float64); ``kind`` is a key of its
+    ``TOLERANCES`` row: forward, gradient, finite_difference or directional."""
     return TOLERANCES[np.dtype(dtype).name][kind]
 
 
