@@ -33,6 +33,11 @@ def main(args) -> int:
     from .data import load_dataset
     from .io import write_json
 
+    # bad input fails before any work
+    if args.json is not None and not args.json.parent.is_dir():
+        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    if not args.mutants and args.torch_loss == "mse-mean" and args.loss != "mse":
+        raise ValueError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
     data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
     if args.batch_size > len(data.y_train):
         raise ValueError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
@@ -42,9 +47,7 @@ def main(args) -> int:
         result, code = _mutants(X, y)
     else:
         result, code = _single(args, X, y)
-    if args.json:
-        if args.json.parent and not args.json.parent.is_dir():
-            raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    if args.json is not None:
         write_json(args.json, result)
     return code
 
@@ -54,9 +57,7 @@ def _single(args, X, y) -> tuple[dict, int]:
 
     from .gradcheck import check_gradients
 
-    if args.torch_loss == "mse-mean" and args.loss != "mse":
-        raise ValueError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
-    lesson = args.hidden and len(args.hidden) == 1 and args.activation == "sigmoid" and args.loss == "mse" \
+    lesson = len(args.hidden) == 1 and args.activation == "sigmoid" and args.loss == "mse" \
         and args.dtype == "float64"
     if lesson:  # the lesson's own code, line for line
         model = NeuralNetMLP(X.shape[1], args.hidden[0], 10, random_seed=args.seed)
