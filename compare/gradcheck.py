@@ -176,8 +176,8 @@ def finite_difference_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray,
         if numeric is not None:
             checked += 1
             worst = max(worst, abs(numeric - float(grad[i])))
-    rel = worst / scale if scale > 0 else (0.0 if worst == 0 else np.inf)
-    return worst, rel, checked, bool(worst <= rtol * scale + _rounding_bound(loss0))
+    rel, passed = _verdict(worst, scale, rtol, loss0)
+    return worst, rel, checked, passed
 
 
 def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
@@ -201,6 +201,11 @@ def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale
         numeric = _loss_along(ref, X, y, move)
         if numeric is not None:
             worst = max(worst, abs(numeric - float(np.sum(grad * u))))
+    return _verdict(worst, scale, rtol, loss0)
+
+
+def _verdict(worst: float, scale: float, rtol: float, loss0: float) -> tuple[float, bool]:
+    """``(worst / scale, passed)``: within ``rtol`` of ``scale`` plus float64's rounding of L (see ``_rounding_bound``)."""
     rel = worst / scale if scale > 0 else (0.0 if worst == 0 else np.inf)
     return rel, bool(worst <= rtol * scale + _rounding_bound(loss0))
 
