@@ -15,7 +15,7 @@ are exactly the places these mistakes live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Finding:
     factor: float | None = None
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message, "params": self.params, "factor": self.factor}
+        return asdict(self)
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> bool:
