@@ -31,7 +31,7 @@ class TeachingMLP(MLP):
         return delta.sum(axis=0)
 
     def backward(self, out, activations, y):
-        layers = self._layers()
+        layers = self.layers()
         delta = self.output_delta(out, y)
         grads = {}
         for i in reversed(range(len(layers))):

@@ -156,6 +156,11 @@ class NeuralNetMLP:
         return self.num_classes * mse_loss(y, a_out, self.num_classes)
 
     def gradients(self, X, y) -> dict[str, np.ndarray]:
+        return self.loss_and_gradients(X, y)[1]
+
+    def loss_and_gradients(self, X, y) -> tuple[float, dict[str, np.ndarray]]:
+        """``(loss(X, y), gradients(X, y))`` from one forward pass, as ``sgd_step`` needs them."""
         a_h, a_out = self.forward(X)
         d_w_out, d_b_out, d_w_h, d_b_h = self.backward(X, a_h, a_out, y)
-        return {"0.weight": d_w_h, "0.bias": d_b_h, "2.weight": d_w_out, "2.bias": d_b_out}
+        loss = self.num_classes * mse_loss(y, a_out, self.num_classes)
+        return loss, {"0.weight": d_w_h, "0.bias": d_b_h, "2.weight": d_w_out, "2.bias": d_b_out}

@@ -94,8 +94,8 @@ class MLP:
                 raise ValueError(f"{name}: expected shape {target.shape}, got {value.shape}")
             target[...] = value
 
-    def _layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``[(W, b), ...]`` in layer order: the live arrays."""
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``[(W (out, in), b (out,)), ...]`` in layer order: the live arrays, for code that walks the layers."""
         return list(self._layer_list)
 
     # --- validation at the public entry points -------------------------------------------------
@@ -217,6 +217,12 @@ class MLP:
         """dL/dparam for every parameter, same keys and shapes as ``state_dict()``. Never updates."""
         out, activations = self.forward_with_cache(X)
         return self.backward(out, activations, self._check_y(y, out.shape[0]))
+
+    def loss_and_gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """``(loss(X, y), gradients(X, y))`` from one forward pass: what a training step needs."""
+        out, activations = self.forward_with_cache(X)
+        y = self._check_y(y, out.shape[0])
+        return losses.VALUES[self.loss_name](out, y), self.backward(out, activations, y)
 
     def __repr__(self) -> str:
         return (f"MLP(sizes={list(self.sizes)}, activation={self.activation!r}, "

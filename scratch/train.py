@@ -11,26 +11,31 @@ from typing import Iterable
 import numpy as np
 
 from . import losses
-from .lesson import minibatch_generator
 
 EVAL_CHUNK = 10_000  # rows per forward pass when evaluating: bounds memory, keeps BLAS calls large
 
 
-def sgd_step(model, X: np.ndarray, y: np.ndarray, learning_rate: float) -> None:
-    """One mini-batch step: gradients from the pure backward, then ``param -= lr * grad`` in place."""
+def sgd_step(model, X: np.ndarray, y: np.ndarray, learning_rate: float) -> float:
+    """One mini-batch step: gradients from the pure backward, then ``param -= lr * grad`` in place.
+
+    Returns the batch loss L before the update, from the output the step's own forward pass made.
+    """
     params = model.state_dict()
-    grads = model.gradients(X, y)
+    loss, grads = model.loss_and_gradients(X, y)
     for name, grad in grads.items():
         grad *= learning_rate
         params[name] -= grad
     if hasattr(model, "recycle"):  # speed only: the next step may write its gradients into these arrays
         model.recycle(grads)
+    return loss
 
 
-def train_epoch(model, batches: Iterable[tuple[np.ndarray, np.ndarray]], learning_rate: float) -> None:
-    """One pass over ``batches``, an iterable of ``(X_batch (B, D), y_batch (B,))``."""
-    for X_batch, y_batch in batches:
-        sgd_step(model, X_batch, y_batch, learning_rate)
+def train_epoch(model, batches: Iterable[tuple[np.ndarray, np.ndarray]], learning_rate: float) -> list[float]:
+    """One pass over ``batches``, an iterable of ``(X_batch (B, D), y_batch (B,))``.
+
+    Returns each step's loss L, taken before its update.
+    """
+    return [sgd_step(model, X_batch, y_batch, learning_rate) for X_batch, y_batch in batches]
 
 
 def evaluate(model, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -52,16 +57,3 @@ def history_row(epoch: int, model, X_train, y_train, X_valid, y_valid) -> dict:
     return {"epoch": epoch, "loss": train["loss"], "mse": train["mse"],
             "train_acc": train["acc"], "valid_acc": valid["acc"]}
 
-
-def train(model, X_train, y_train, X_valid, y_valid, num_epochs: int, learning_rate: float = 0.1,
-          minibatch_size: int = 100, seed: int = 123) -> list[dict]:
-    """Lesson: ``train``. Mini-batch SGD for ``num_epochs``; returns the per-epoch history.
-
-    Batches come from ``np.random.default_rng(seed)``, one permutation per epoch.
-    """
-    rng = np.random.default_rng(seed)
-    history = []
-    for epoch in range(1, num_epochs + 1):
-        train_epoch(model, minibatch_generator(X_train, y_train, minibatch_size, rng), learning_rate)
-        history.append(history_row(epoch, model, X_train, y_train, X_valid, y_valid))
-    return history

@@ -6,6 +6,7 @@ Lesson: the model is ``NeuralNetMLP`` for sizes [784, 50, 10]; ``nn.Linear`` sto
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable, Sequence
 
 import torch
@@ -16,19 +17,33 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 LOSSES = ("mse", "cross_entropy")
 
 
+def check_spec(sizes: Sequence[int], activation: str, loss: str) -> list[int]:
+    """The spec as a list of widths, or ``ValueError``; the messages are ``scratch.MLP``'s, word for word."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise ValueError(f"sizes must be a list of layer widths like [784, 50, 10], got {sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output width, like [784, 50, 10]; got {sizes}")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+            raise ValueError(f"every layer width must be an integer >= 1, got {sizes}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    if loss == "cross_entropy" and sizes[-1] < 2:
+        raise ValueError(f"cross_entropy needs at least 2 output classes, got sizes {sizes}")
+    return [int(s) for s in sizes]
+
+
 def build_model(sizes: Sequence[int], activation: str = "sigmoid", loss: str = "mse") -> nn.Sequential:
     """``Linear, act, Linear, act, ..., Linear`` plus a final ``Sigmoid`` for the ``mse`` loss.
 
     The state-dict keys are ``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...: the same as
     ``scratch.MLP.state_dict()``. For ``cross_entropy`` the last layer outputs logits.
     """
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-        raise ValueError(f"sizes must be at least two widths >= 1, like [784, 50, 10]; got {sizes}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    sizes = check_spec(sizes, activation, loss)
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
@@ -62,7 +77,7 @@ def loss_function(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Ten
         return nn.CrossEntropyLoss()
     if loss == "mse-mean":
         return mse_mean_loss
-    raise ValueError(f"loss must be one of {list(LOSSES) + ['mse-mean']}, got {loss!r}")
+    raise ValueError(f"loss must be one of {sorted([*LOSSES, 'mse-mean'])}, got {loss!r}")
 
 
 def probabilities(output: torch.Tensor, loss: str) -> torch.Tensor:

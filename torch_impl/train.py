@@ -43,11 +43,15 @@ def train_step(model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optim
 
 
 def train_epoch(model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optimizer,
-                batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """One pass over ``batches``, an iterable of ``(X_batch (B, D), y_batch (B,))`` tensors."""
+                batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> list[float]:
+    """One pass over ``batches``, an iterable of ``(X_batch (B, D), y_batch (B,))`` tensors.
+
+    Returns each step's loss L, taken before its update: kept as detached tensors during the epoch and
+    copied to the host once at its end (one synchronisation per epoch, not one per step).
+    """
     model.train()
-    for X, y in batches:
-        train_step(model, loss_fn, optimizer, X, y)
+    losses = [train_step(model, loss_fn, optimizer, X, y) for X, y in batches]
+    return torch.stack(losses).tolist() if losses else []
 
 
 @torch.inference_mode()
