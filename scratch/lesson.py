@@ -1,12 +1,14 @@
 """The lesson's own code, with the lesson's names: ``NeuralNetMLP`` and its helpers.
 
-A reader with "Implementing a Multi-Layer NN" open should recognise every line. The differences are
-deliberate and small: ``int_to_onehot`` is vectorised, ``sigmoid`` cannot overflow, and
+A reader with "Implementing a Multi-Layer NN" (chapter 11 of Raschka, Liu and Mirjalili, *Machine Learning
+with PyTorch and Scikit-Learn*) open should recognise every line. The differences are deliberate and
+small: ``int_to_onehot`` is vectorised, ``sigmoid`` silences the overflow warning of ``exp(-z)`` for very
+negative z (the result, 0, is still correctly rounded), and
 ``minibatch_generator`` accepts an explicit ``rng`` so that evaluation never moves the training
 shuffle (the book shuffles with the global NumPy RNG).
 
 ``NeuralNetMLP`` also honours the gradient part of the ``MLP`` contract (``state_dict``,
-``load_state_dict``, ``loss``, ``gradients``), so ``compare.check_gradients`` can check it.
+``load_state_dict``, ``loss``, ``gradients``, ``loss_and_gradients``), so ``compare.check_gradients`` can check it.
 """
 
 from __future__ import annotations
