@@ -20,8 +20,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid")
     p.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--batch-size", type=positive_int, default=100, help="examples in the checked batch (from mnist-5k)")
-    p.add_argument("--seed", type=int, default=123, help="initial weights; also picks the sampled coordinates")
+    p.add_argument("--batch-size", type=positive_int, default=100,
+                   help="examples in the checked batch (a stratified draw from mnist-5k: every class when >= 10)")
+    p.add_argument("--seed", type=int, default=123,
+                   help="initial weights and the checked batch; also picks the sampled coordinates")
     p.add_argument("--torch-loss", choices=["mse-mean"],
                    help="give the twin another loss: mse-mean is nn.MSELoss(), the 10x trap")
     p.add_argument("--mutants", action="store_true", help="run the gallery of deliberately buggy backprops")
@@ -30,7 +32,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def main(args) -> int:
-    from .data import load_dataset
+    from .data import describe_batch, gradient_check_batch, label_counts, load_dataset
     from .io import write_json
 
     # bad input fails before any work
@@ -42,13 +44,16 @@ def main(args) -> int:
     if args.batch_size > len(data.y_train):
         raise ValueError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
                          f"got {args.batch_size}")
-    X, y = data.X_train[:args.batch_size], data.y_train[:args.batch_size]
+    batch = gradient_check_batch(data.y_train, args.batch_size, args.seed, data.num_classes)
+    X, y = data.X_train[batch], data.y_train[batch]
+    labels = label_counts(y, data.num_classes)
+    print(f"checked batch: {len(y)} mnist-5k training examples, {describe_batch(labels)}")
     if args.mutants:
         result, code = _mutants(X, y)
     else:
         result, code = _single(args, X, y)
     if args.json is not None:
-        write_json(args.json, result)
+        write_json(args.json, {**result, "batch_labels": labels})
     return code
 
 

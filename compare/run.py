@@ -21,7 +21,7 @@ import scratch.losses
 
 from . import plots
 from .config import RunConfig
-from .data import CLASS_NAMES, Dataset, load_dataset
+from .data import CLASS_NAMES, Dataset, gradient_check_batch, label_counts, load_dataset
 from .gradcheck import check_gradients
 from .health import training_health
 from .html import render_html
@@ -100,7 +100,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
             tdata = TorchData.from_dataset(data, twins.device)
         with phase("gradient check"):
             n_check = min(config.batch_size, len(data.y_train))
-            gradient_check = check_gradients(twins.scratch, data.X_train[:n_check], data.y_train[:n_check])
+            check = gradient_check_batch(data.y_train, n_check, config.seed, data.num_classes)
+            gradient_check = check_gradients(twins.scratch, data.X_train[check], data.y_train[check])
         with phase("lockstep training"), recording_step_losses(twins) as step_loss:
             try:
                 result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed,
@@ -125,7 +126,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         "sizes": sizes,
         "dataset": data.summary(),
         "gradient_check_batch": n_check,
-        "gradient_check": gradient_check.as_dict(),
+        "gradient_check": {**gradient_check.as_dict(),
+                           "batch_labels": label_counts(data.y_train[check], data.num_classes)},
         "history": result.history,
         "history_max_diff": history_max_diff(result.history),
         "max_weight_diff": result.max_weight_diff,

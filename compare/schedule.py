@@ -1,13 +1,17 @@
 """The one batch schedule both twins consume.
 
-A permutation per epoch from ``np.random.default_rng(seed)``, cut into batches of ``batch_size``;
-the partial batch at the tail is dropped, as the lesson's ``minibatch_generator`` does. Nothing else
-draws from this generator, so evaluating (which never shuffles) cannot shift later batches.
+A permutation per epoch from the seed's ``schedule`` stream (``compare.seeds``), cut into batches of
+``batch_size``; the partial batch at the tail is dropped, as the lesson's ``minibatch_generator``
+does. Nothing else draws from this generator, so evaluating (which never shuffles) cannot shift
+later batches, and the split draws from a stream of its own, so a different validation size does
+not reshuffle the batch order's randomness (nor more epochs the split).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import seeds
 
 
 class BatchSchedule:
@@ -17,7 +21,7 @@ class BatchSchedule:
         if not 1 <= batch_size <= n:
             raise ValueError(f"batch size must be between 1 and the training-set size {n}, got {batch_size}")
         self.n, self.batch_size = n, batch_size
-        self.rng = np.random.default_rng(seed)
+        self.rng: np.random.Generator = seeds.rng(seed, "schedule")
 
     @property
     def steps_per_epoch(self) -> int:

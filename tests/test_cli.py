@@ -40,6 +40,8 @@ def test_metrics_hold_the_promised_fields(short_run):
     assert [p["name"] for p in gc["params"]] == ["0.weight", "0.bias", "2.weight", "2.bias"]
     assert all(p["max_rel_diff"] <= 1e-10 for p in gc["params"])
     assert gc["params"][0]["shape"] == [50, 784]
+    # The train split holds 350 of each digit, so the stratified batch of 100 holds 10 of each.
+    assert m["gradient_check_batch"] == 100 and gc["batch_labels"] == [10] * 10
     for twin in ("scratch", "torch"):
         rows = m["history"][twin]
         assert [r["epoch"] for r in rows] == [1, 2, 3]
@@ -63,6 +65,25 @@ def test_summary_on_stdout(tmp_path, capsys):
     assert main(["run", "--epochs", "1", "--hidden", "8", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "gradient check: passed" in out and "test accuracy: scratch" in out
+
+
+@pytest.mark.parametrize("extra, labels, says", [
+    ([], [2] * 10, "20 mnist-5k training examples, every class present (2 each)"),
+    (["--mutants"], [2] * 10, "every class present (2 each)"),
+])
+def test_gradcheck_json_records_the_checked_batch(tmp_path, capsys, extra, labels, says):
+    code = main(["gradcheck", "--hidden", "8", "--batch-size", "20", "--json", str(tmp_path / "g.json"), *extra])
+    assert code == 0
+    assert json.loads((tmp_path / "g.json").read_text())["batch_labels"] == labels
+    assert says in capsys.readouterr().out
+
+
+def test_gradcheck_says_which_classes_a_small_batch_lacks(tmp_path, capsys):
+    assert main(["gradcheck", "--hidden", "8", "--batch-size", "4", "--json", str(tmp_path / "g.json")]) == 0
+    labels = json.loads((tmp_path / "g.json").read_text())["batch_labels"]
+    assert sorted(labels) == [0] * 6 + [1] * 4  # four different classes
+    missing = ", ".join(str(k) for k, c in enumerate(labels) if not c)
+    assert f"4 of 10 classes present (missing: {missing})" in capsys.readouterr().out
 
 
 def run_cli(*args):

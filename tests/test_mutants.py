@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from compare.data import gradient_check_batch
 from compare.gradcheck import check_gradients
 from compare.mutants import MUTANTS, TeachingMLP, build
 
@@ -16,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def gallery_batch(mnist5k):
-    return mnist5k.X_train[:16], mnist5k.y_train[:16]
+    batch = gradient_check_batch(mnist5k.y_train, 16, seed=123, num_classes=10)  # every class present
+    return mnist5k.X_train[batch], mnist5k.y_train[batch]
 
 
 def test_gallery_has_at_least_ten_documented_mutants():

@@ -92,6 +92,16 @@ def test_metrics_hold_what_the_report_shows(run):
     assert sl["steps"] == 70 and sl["steps_per_epoch"] == 35 and sl["max_abs_diff"] < 1e-13
 
 
+def test_gradient_section_says_which_classes_the_checked_batch_holds(run):
+    _, html, md = run
+    assert "on a batch of 100 training examples, every class present (10 each)" in md
+    assert "every class present (10 each)" in html
+    m = json.loads((run[0] / "metrics.json").read_text())
+    m["gradient_check_batch"], m["gradient_check"]["batch_labels"] = 3, [1, 0, 1, 0, 0, 0, 0, 1, 0, 0]
+    text = render_markdown_page(build_report(m))
+    assert "on a batch of 3 training examples, 3 of 10 classes present (missing: 1, 3, 4, 5, 6, 8, 9)" in text
+
+
 def test_summarise_test_set_by_hand():
     y = np.array([0, 1, 1, 2])
     s = summarise_test_set(y, {"scratch": np.array([0, 1, 2, 2]), "torch": np.array([0, 2, 2, 2])}, 3)
