@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import hidden_sizes, positive_int
+from .cli import hidden_sizes, positive_int, seed_value
+from .errors import UserError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--batch-size", type=positive_int, default=100, help="examples in the checked batch (from mnist-5k)")
-    p.add_argument("--seed", type=int, default=123, help="initial weights; also picks the sampled coordinates")
+    p.add_argument("--seed", type=seed_value, default=123, help="initial weights; also picks the sampled coordinates")
     p.add_argument("--torch-loss", choices=["mse-mean"],
                    help="give the twin another loss: mse-mean is nn.MSELoss(), the 10x trap")
     p.add_argument("--mutants", action="store_true", help="run the gallery of deliberately buggy backprops")
@@ -35,12 +36,12 @@ def main(args) -> int:
 
     # bad input fails before any work
     if args.json is not None and not args.json.parent.is_dir():
-        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+        raise UserError(f"--json {args.json}: folder {args.json.parent} does not exist")
     if not args.mutants and args.torch_loss == "mse-mean" and args.loss != "mse":
-        raise ValueError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
+        raise UserError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
     data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
     if args.batch_size > len(data.y_train):
-        raise ValueError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
+        raise UserError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
                          f"got {args.batch_size}")
     X, y = data.X_train[:args.batch_size], data.y_train[:args.batch_size]
     if args.mutants:

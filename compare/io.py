@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UserError
+
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write to a temporary file in the same folder, then rename: readers never see half a file."""
@@ -53,13 +55,13 @@ def prepare_out_dir(out: Path, overwrite: bool = False) -> Path:
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder; pass a folder path")
+        raise UserError(f"--out {out} exists and is not a folder; pass a folder path")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ValueError(f"--out {out} already holds files; pass --overwrite to replace them or choose a new folder")
+        raise UserError(f"--out {out} already holds files; pass --overwrite to replace them or choose a new folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-")
         probe.close()
     except OSError as e:
-        raise ValueError(f"cannot write to --out {out} ({e.strerror or e}); choose a folder you can write to") from None
+        raise UserError(f"cannot write to --out {out} ({e.strerror or e}); choose a folder you can write to") from None
     return out

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import UserError
+
 
 class BatchSchedule:
     """Index batches for ``n`` training examples: ``epoch()`` returns the next epoch's list of (B,) arrays."""
 
     def __init__(self, n: int, batch_size: int, seed: int):
         if not 1 <= batch_size <= n:
-            raise ValueError(f"batch size must be between 1 and the training-set size {n}, got {batch_size}")
+            raise UserError(f"batch size must be between 1 and the training-set size {n}, got {batch_size}")
         self.n, self.batch_size = n, batch_size
         self.rng = np.random.default_rng(seed)
 
