@@ -1,4 +1,4 @@
-"""Weights out and back in, without pickle, and across the twins."""
+"""Weights out and back in, across the twins; pickled objects beyond plain tensors are refused."""
 
 import pickle
 
