@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .cli import PROG, hidden_sizes, learning_rate, positive_int, seed_value
 from .errors import UserError
@@ -48,7 +49,9 @@ class Progress:
     """``progress(dtype, epoch)`` for ``run_comparison``: a tqdm bar per dtype, plain lines, or nothing."""
 
     def __init__(self, mode: str, epochs: int):
-        self.mode, self.epochs, self.bar, self.dtype = mode, epochs, None, None
+        self.mode, self.epochs = mode, epochs
+        self.bar: Any = None  # the tqdm bar of the dtype now training
+        self.dtype: str | None = None
 
     def __call__(self, dtype: str, epoch: int) -> None:
         if self.mode == "lines":
