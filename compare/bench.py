@@ -31,6 +31,8 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import UserError
+
 SEED_HIDDEN = (50,)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,14 +61,14 @@ class BenchConfig:
 
     def __post_init__(self):
         if self.reps < 1:
-            raise ValueError(f"reps must be >= 1, got {self.reps}")
+            raise UserError(f"reps must be >= 1, got {self.reps}")
         if self.pause_s < 0:
-            raise ValueError(f"pause must be >= 0 seconds, got {self.pause_s}")
+            raise UserError(f"pause must be >= 0 seconds, got {self.pause_s}")
         if self.threads < 0:
-            raise ValueError(f"threads must be >= 0 (0 means all cores), got {self.threads}")
+            raise UserError(f"threads must be >= 0 (0 means all cores), got {self.threads}")
         largest = max(self.batch_sizes)
         if self.rows < largest or self.scaling_rows < 100:
-            raise ValueError(f"rows must be at least {largest} (the largest batch size) and scaling rows at least "
+            raise UserError(f"rows must be at least {largest} (the largest batch size) and scaling rows at least "
                              f"100 (one batch), got {self.rows} and {self.scaling_rows}")
 
     @property

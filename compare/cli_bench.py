@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cli import positive_int
+from .errors import UserError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,7 +45,7 @@ def main(args) -> int:
         overrides["memory_dtypes"] = ()
     config = BenchConfig.quick(**overrides) if args.quick else BenchConfig(**overrides)
     if args.json is not None and not args.json.parent.is_dir():
-        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+        raise UserError(f"--json {args.json}: folder {args.json.parent} does not exist")
     out = prepare_out_dir(args.out, args.overwrite) if args.out is not None else None
     results = run_bench(config, progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     print(format_table(results))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import hidden_sizes, positive_int
+from .cli import hidden_sizes, positive_int, seed_value
+from .errors import UserError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -22,7 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--batch-size", type=positive_int, default=100,
                    help="examples in the checked batch (a stratified draw from mnist-5k: every class when >= 10)")
-    p.add_argument("--seed", type=int, default=123,
+    p.add_argument("--seed", type=seed_value, default=123,
                    help="initial weights and the checked batch; also picks the sampled coordinates")
     p.add_argument("--torch-loss", choices=["mse-mean"],
                    help="give the twin another loss: mse-mean is nn.MSELoss(), the 10x trap")
@@ -37,12 +38,12 @@ def main(args) -> int:
 
     # bad input fails before any work
     if args.json is not None and not args.json.parent.is_dir():
-        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+        raise UserError(f"--json {args.json}: folder {args.json.parent} does not exist")
     if not args.mutants and args.torch_loss == "mse-mean" and args.loss != "mse":
-        raise ValueError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
+        raise UserError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
     data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
     if args.batch_size > len(data.y_train):
-        raise ValueError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
+        raise UserError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "
                          f"got {args.batch_size}")
     batch = gradient_check_batch(data.y_train, args.batch_size, args.seed, data.num_classes)
     X, y = data.X_train[batch], data.y_train[batch]

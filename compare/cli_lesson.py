@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from .cli import seed_value
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     lesson = sub.add_parser("lesson", help="write the bridge lesson (NumPy beside PyTorch, step by step): "
@@ -14,7 +16,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                         "the real source of both, the shapes, and their agreement measured on the "
                                         "embedded mnist-5k digits; then the 10x trap in real numbers.")
     lesson.add_argument("--out", type=Path, help="output folder (default: runs/lesson-YYYYmmdd-HHMMSS)")
-    lesson.add_argument("--seed", type=int, default=123,
+    lesson.add_argument("--seed", type=seed_value, default=123,
                         help="initial weights, the split and the batch order (default: 123)")
     lesson.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     return lesson

@@ -6,8 +6,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from .cli import PROG, hidden_sizes, learning_rate, positive_int
+from .cli import PROG, hidden_sizes, learning_rate, positive_int, seed_value
+from .errors import UserError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -26,7 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=positive_int, default=50)
     run.add_argument("--batch-size", type=positive_int, default=100)
     run.add_argument("--lr", type=learning_rate, default=0.1)
-    run.add_argument("--seed", type=int, default=123)
+    run.add_argument("--seed", type=seed_value, default=123)
     run.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     run.add_argument("--device", default="cpu", help="the torch twin's device: cpu or cuda")
     run.add_argument("--threads", type=int, default=0, help="threads for NumPy's BLAS and for torch (0: all cores)")
@@ -37,11 +39,41 @@ def add_parser(sub) -> argparse.ArgumentParser:
     run.add_argument("--save-weights", action="store_true",
                      help="write both twins' final weights: scratch.npz and torch.pt")
     run.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
+    run.add_argument("--progress", choices=["auto", "lines", "off"], default="auto",
+                     help="auto: a progress bar on a terminal, nothing otherwise; lines: one line on stderr per "
+                          "finished epoch, 'mlp-compare: float64: epoch 3/50' (for logs)")
     return run
 
 
+class Progress:
+    """``progress(dtype, epoch)`` for ``run_comparison``: a tqdm bar per dtype, plain lines, or nothing."""
+
+    def __init__(self, mode: str, epochs: int):
+        self.mode, self.epochs = mode, epochs
+        self.bar: Any = None  # the tqdm bar of the dtype now training
+        self.dtype: str | None = None
+
+    def __call__(self, dtype: str, epoch: int) -> None:
+        if self.mode == "lines":
+            print(f"{PROG}: {dtype}: epoch {epoch}/{self.epochs}", file=sys.stderr, flush=True)
+        elif self.mode == "auto":
+            if dtype != self.dtype:  # the --compare-dtypes rerun gets a bar of its own
+                from tqdm import tqdm
+
+                self.close()
+                # disable=None: the bar shows on a terminal and stays silent when stderr is redirected.
+                self.bar = tqdm(total=self.epochs, desc=f"{dtype} epochs", unit="epoch", disable=None, file=sys.stderr)
+                self.dtype = dtype
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def main(args) -> int:
-    from tqdm import tqdm
+    import torch_impl
 
     from .config import RunConfig
     from .run import run_comparison
@@ -51,11 +83,18 @@ def main(args) -> int:
                        valid_size=getattr(args, "valid_size", None), hidden=args.hidden, activation=args.activation,
                        loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        seed=args.seed, dtype=args.dtype, device=args.device, threads=args.threads)
-    out = getattr(args, "out", None) or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
-    # disable=None: the bar shows on a terminal and stays silent when stderr is redirected.
-    with tqdm(total=config.epochs, desc="epochs", unit="epoch", disable=None, file=sys.stderr) as bar:
-        m = run_comparison(config, out, overwrite=args.overwrite, progress=lambda epoch: bar.update(1),
+    try:
+        torch_impl.resolve_device(config.device)
+    except ValueError as e:  # torch_impl cannot know our error type; its message is written for the user
+        raise UserError(str(e)) from None
+    # The folder this command writes: the CLI points to an error.log the run leaves there.
+    args.out = out = getattr(args, "out", None) or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
+    progress = Progress(args.progress, config.epochs)
+    try:
+        m = run_comparison(config, out, overwrite=args.overwrite, progress=progress,
                            compare_dtypes=args.compare_dtypes, save_weights=args.save_weights)
+    finally:
+        progress.close()
     if m["status"] == "interrupted":
         print(f"{PROG}: interrupted: {m['stopped']['message']}; wrote the partial report to {out}", file=sys.stderr)
         return 130
@@ -74,4 +113,12 @@ def main(args) -> int:
     print(f"test accuracy: scratch {ta['scratch']:.4f}, torch {ta['torch']:.4f} "
           f"({m['test_disagreements']} test images labelled differently)")
     print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x; wrote {out}/report.md")
+    rerun = {d: r for d, r in m.get("dtype_comparison", {}).items() if r["status"] != "complete"}
+    for dtype, row in rerun.items():  # the first run is whole; say what became of the rerun
+        what, verb = {"interrupted": ("interrupted", "stopped"), "diverged": ("warning", "diverged")}.get(
+            row["status"], ("warning", "was skipped"))
+        print(f"{PROG}: {what}: the {dtype} rerun (--compare-dtypes) {verb}: {row['message']}; "
+              f"the {config.dtype} run is complete and written to {out}", file=sys.stderr)
+    if any(r["status"] == "interrupted" for r in rerun.values()):
+        return 130
     return 0 if gc["passed"] else 1

@@ -5,7 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from .data import DATASETS, DEFAULT_VALID_SIZE
+from .errors import UserError
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # a larger learning rate is inf in float32
 
 
 @dataclass(frozen=True)
@@ -26,21 +31,26 @@ class RunConfig:
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+            raise UserError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         if not self.hidden or any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden widths must be integers >= 1, like 50 or 50,30; got {list(self.hidden)}")
+            raise UserError(f"hidden widths must be integers >= 1, like 50 or 50,30; got {list(self.hidden)}")
         if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+            raise UserError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
-            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
+            raise UserError(f"batch size must be >= 1, got {self.batch_size}")
         if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"learning rate must be a finite number > 0, got {self.lr}")
+            raise UserError(f"learning rate must be a finite number > 0, got {self.lr}")
         if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+            raise UserError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.dtype == "float32" and self.lr > FLOAT32_MAX:
+            raise UserError(f"learning rate {self.lr:g} does not fit in float32 (largest {FLOAT32_MAX:.4g}); "
+                            f"use a smaller --lr or --dtype float64")
+        if not 0 <= self.seed < 2**32:
+            raise UserError(f"seed must be between 0 and 2**32 - 1 (NumPy's RandomState), got {self.seed}")
         if self.valid_size is not None and self.valid_size < 1:
-            raise ValueError(f"valid size must be >= 1, got {self.valid_size}")
+            raise UserError(f"valid size must be >= 1, got {self.valid_size}")
         if self.threads < 0:
-            raise ValueError(f"threads must be >= 0 (0 means all cores), got {self.threads}")
+            raise UserError(f"threads must be >= 0 (0 means all cores), got {self.threads}")
 
     @property
     def effective_valid_size(self) -> int:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import seeds
+from .errors import UserError
 from .idx import DataError, load_idx_dir
 
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
@@ -88,13 +89,13 @@ def stratified_indices(y: np.ndarray, size: int, rng: np.random.Generator) -> tu
     """
     classes, counts = np.unique(y, return_counts=True)
     if not 0 < size < len(y):
-        raise ValueError(f"split size must be between 1 and {len(y) - 1} (the file has {len(y)} examples), got {size}")
+        raise UserError(f"split size must be between 1 and {len(y) - 1} (the file has {len(y)} examples), got {size}")
     quota = size * counts / len(y)
     take = np.floor(quota).astype(int)
     take[np.argsort(-(quota - take), kind="stable")[: size - take.sum()]] += 1
     if np.any(take >= counts):
         worst = classes[np.argmax(take - counts)]
-        raise ValueError(f"cannot draw {size} of {len(y)} examples stratified: class {worst} has only "
+        raise UserError(f"cannot draw {size} of {len(y)} examples stratified: class {worst} has only "
                          f"{counts[classes == worst][0]} examples; use a smaller split size")
     drawn = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)])
     mask = np.zeros(len(y), dtype=bool)
@@ -197,11 +198,11 @@ def load_dataset(name: str = "mnist-5k", data_dir=None, valid_size: int | None =
     same for every seed (``compare.seeds``).
     """
     if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+        raise UserError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
     valid_size = DEFAULT_VALID_SIZE[name] if valid_size is None else valid_size
     if name == "mnist-5k":
         if data_dir is not None:
-            raise ValueError("--data-dir is for --dataset mnist or fashion-mnist; mnist-5k is embedded")
+            raise UserError("--data-dir is for --dataset mnist or fashion-mnist; mnist-5k is embedded")
         images, labels = load_embedded_mnist()
         rest, test = stratified_indices(labels, EMBEDDED_TEST_SIZE, seeds.holdout_rng())
         train_images, train_labels = images[rest], labels[rest]
@@ -214,7 +215,7 @@ def load_dataset(name: str = "mnist-5k", data_dir=None, valid_size: int | None =
         source = str(Path(data_dir).resolve())
     test_images, test_labels = images[test], labels[test]
     if not 0 < valid_size < len(train_labels):
-        raise ValueError(f"valid size must be between 1 and {len(train_labels) - 1} "
+        raise UserError(f"valid size must be between 1 and {len(train_labels) - 1} "
                          f"(the training file has {len(train_labels)} examples), got {valid_size}")
     train, valid = stratified_indices(train_labels, valid_size, seeds.rng(seed, "split"))
     return Dataset(

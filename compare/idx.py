@@ -25,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
+
 __all__ = ["DataError", "FILES", "read_idx", "find_idx_file", "load_idx_dir"]
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """A data file or directory is missing, corrupt or inconsistent. The message is one line."""
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
+
+from .errors import UserError
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -30,7 +33,43 @@ def _file_mode() -> int:
 
 
 def write_json(path: Path, obj) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, allow_nan=True) + "\n")
+    """Write ``obj`` as strict JSON (RFC 8259: no ``NaN`` or ``Infinity``), atomically.
+
+    A non-finite float becomes ``null`` with its reason beside it, under the key's name plus
+    ``_nonfinite``: ``{"loss": inf}`` is written ``{"loss": null, "loss_nonfinite": "inf"}``. Inside a
+    list the reasons are keyed by position (``"2"``, or ``"2.1"`` in a list of lists):
+    ``{"gap": [1e-16, nan]}`` is written ``{"gap": [1e-16, null], "gap_nonfinite": {"1": "nan"}}``.
+    """
+    write_atomic(path, json.dumps(finite_json(obj), indent=2, allow_nan=False) + "\n")
+
+
+def finite_json(obj):
+    """``obj`` with every non-finite float replaced as ``write_json`` describes (a new object)."""
+    return _finite(obj)[0]
+
+
+def _finite(value):
+    """``(value with non-finite floats as None, their reasons or None)``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        clean = {}
+        for key, item in value.items():
+            clean[key], why = _finite(item)
+            if why is not None:
+                clean[f"{key}_nonfinite"] = why
+        return clean, None
+    if isinstance(value, (list, tuple)):
+        items, reasons = [], {}
+        for i, item in enumerate(value):
+            item, why = _finite(item)
+            items.append(item)
+            if isinstance(why, dict):  # a list inside this list: "outer.inner" positions
+                reasons.update({f"{i}.{k}": w for k, w in why.items()})
+            elif why is not None:
+                reasons[str(i)] = why
+        return items, reasons or None
+    return value, None
 
 
 def save_figure(fig, path: Path) -> bytes:
@@ -53,13 +92,13 @@ def prepare_out_dir(out: Path, overwrite: bool = False) -> Path:
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder; pass a folder path")
+        raise UserError(f"--out {out} exists and is not a folder; pass a folder path")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ValueError(f"--out {out} already holds files; pass --overwrite to replace them or choose a new folder")
+        raise UserError(f"--out {out} already holds files; pass --overwrite to replace them or choose a new folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-")
         probe.close()
     except OSError as e:
-        raise ValueError(f"cannot write to --out {out} ({e.strerror or e}); choose a folder you can write to") from None
+        raise UserError(f"cannot write to --out {out} ({e.strerror or e}); choose a folder you can write to") from None
     return out

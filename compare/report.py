@@ -12,6 +12,7 @@ import numpy as np
 
 from .data import describe_batch
 from .html import Columns, Image, Link, Note, Page, Section, Table
+from .report_dtypes import dtype_comparison_blocks
 
 FIRST_ERRORS = 25  # the book's gallery shows the first 25 misclassified images
 
@@ -229,17 +230,7 @@ def _drift(m: dict, out) -> list:
               f"{sci(gap[0])} after epoch 1, {sci(gap[-1])} after epoch {len(gap)}. For scale, {dtype}'s machine "
               f"epsilon (the gap between 1 and the next number) is {sci(float(np.finfo(dtype).eps))}.",
               Image("drift.png", "max weight difference per epoch, log scale")]
-    dc = m.get("dtype_comparison")
-    if dc:
-        rows = [[f"`{name}`", sci(r["max_weight_diff"][0]), sci(r["max_weight_diff"][-1]), sci(r["history_max_diff"]),
-                 str(r["test_disagreements"]), f"{r['torch_over_scratch']:.2f}×"] for name, r in dc.items()]
-        blocks += ["The same run (same seed, data and batches) in both dtypes:",
-                   Table(["dtype", "max |ΔW| after epoch 1", "after the last epoch", "histories differ by",
-                          "test images labelled differently", "torch / scratch time"], rows)]
-    else:
-        blocks.append(Note("Run with `--compare-dtypes` to train the same twins in float32 beside float64 and see "
-                           "~1e-15 against ~1e-7 here."))
-    return blocks
+    return blocks + dtype_comparison_blocks(m, sci)
 
 
 def _test_set(m: dict, out) -> list:

@@ -1,15 +1,16 @@
 """One comparison run, end to end: data, twins, gradient check, lockstep training, test, outputs.
 
-Writes ``metrics.json``, ``report.html`` (self-contained), ``report.md`` with its PNG figures, and the
-bridge lesson (``lesson.html``, ``lesson.md``) into the output folder, each atomically. Every phase
-is timed (``metrics["timing"]["phases"]``) so the cost of the comparison itself can be read next to
-the cost of training.
+Writes ``metrics.json`` (strict JSON), ``report.html`` (self-contained), ``report.md`` with its PNG
+figures, and the bridge lesson (``lesson.html``, ``lesson.md``) into the output folder, each
+atomically. Every phase is timed (``metrics["timing"]["phases"]``) so the cost of the comparison
+itself can be read next to the cost of training.
 """
 
 from __future__ import annotations
 
 import platform
 import time
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +23,8 @@ import scratch.losses
 from . import plots
 from .config import RunConfig
 from .data import CLASS_NAMES, Dataset, gradient_check_batch, label_counts, load_dataset
+from .dtype_rerun import dtype_row, history_max_diff, other_dtype, rerun_in_other_dtype, stopped_row
+from .errors import ERROR_LOG, UserError
 from .gradcheck import check_gradients
 from .health import training_health
 from .html import render_html
@@ -40,12 +43,6 @@ def versions() -> dict[str, str]:
     return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
             "torchvision": torchvision.__version__, "matplotlib": matplotlib.__version__,
             "platform": platform.platform()}
-
-
-def history_max_diff(history: dict[str, list[dict]]) -> float:
-    """Largest |scratch - torch| over every numeric field of every epoch."""
-    diffs = [abs(s[k] - t[k]) for s, t in zip(history["scratch"], history["torch"]) for k in s if k != "epoch"]
-    return float(max(diffs, default=0.0))
 
 
 class PhaseTimer:
@@ -67,28 +64,35 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
                    compare_dtypes: bool = False, save_weights: bool = False) -> dict:
     """Run the comparison described by ``config`` and write its outputs into ``out``; returns the metrics.
 
+    ``progress(dtype, epoch)`` is called after each finished epoch, of the first run and of the rerun.
     ``compare_dtypes``: train the same twins a second time in the other float type (float32 beside
     float64), so the report can show how far apart the twins drift in each. ``save_weights``: write
     both twins' final weights (``scratch.npz``, ``torch.pt``).
 
     A run that diverges or is interrupted (Ctrl-C) still writes its outputs for the finished epochs;
     ``metrics["status"]`` is then ``"diverged"`` or ``"interrupted"`` and ``metrics["stopped"]``
-    says why, where and, for a divergence, which twin went first.
+    says why, where and, for a divergence, which twin went first. A rerun (``compare_dtypes``) that
+    diverges or is interrupted never costs the first run: its row in ``metrics["dtype_comparison"]``
+    says so, and everything of the first run is written. A bug (any exception but a ``UserError``)
+    in a folder that already holds outputs leaves its traceback in ``error.log`` there.
     """
     created = not Path(out).exists()
     out = prepare_out_dir(out, overwrite)
+    (out / ERROR_LOG).unlink(missing_ok=True)  # an earlier run's log would be read as this run's
     try:
         return _run(config, out, progress, compare_dtypes, save_weights)
-    except BaseException:
+    except BaseException as e:
         if created and not any(out.iterdir()):  # failed before writing anything: leave no trace
             out.rmdir()
+        elif isinstance(e, Exception) and not isinstance(e, UserError):
+            write_atomic(out / ERROR_LOG, traceback.format_exc())
         raise
 
 
 def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weights: bool) -> dict:
     phase = PhaseTimer()
     threads = config.effective_threads
-    stopped = preds = None
+    stopped = preds = rerun_bug = None
     with same_threads(threads):
         blas_threads = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=None)
         dtype = np.dtype(config.dtype)
@@ -105,7 +109,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         with phase("lockstep training"), recording_step_losses(twins) as step_loss:
             try:
                 result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed,
-                                        progress=progress, tdata=tdata)
+                                        progress=progress and (lambda epoch: progress(config.dtype, epoch)),
+                                        tdata=tdata)
             except TrainingStopped as e:
                 stopped, result = e, e.result
         if stopped is None:
@@ -113,8 +118,13 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
                 preds = predict_test_set(twins, data, tdata)
             if compare_dtypes:
                 with phase("dtype comparison"):
-                    dtype_comparison = {config.dtype: dtype_row(result, preds),
-                                        **rerun_in_other_dtype(config, sizes)}
+                    dtype_comparison = {config.dtype: dtype_row(result, preds)}
+                    try:
+                        dtype_comparison.update(rerun_in_other_dtype(config, sizes, progress))
+                    except Exception as e:  # a bug: write the first run, then let it surface
+                        rerun_bug = e
+                        dtype_comparison.update({other_dtype(config.dtype): stopped_row(
+                            "failed", f"{type(e).__name__}: {' '.join(str(e).split())}")})
         with phase("health check"):
             health = (training_health(twins.scratch, result.history["scratch"], data.X_valid, data.y_train, config.lr)
                       if stopped is None or stopped.reason == "interrupted" else None)
@@ -159,10 +169,13 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         metrics["dtype_comparison"] = dtype_comparison
     if save_weights and metrics["status"] != "diverged":  # diverged weights are NaN: nothing worth keeping
         metrics["weights"] = save_weights_files(twins.scratch, twins.net, out)
+    write_json(out / "metrics.json", metrics)  # the numbers first: they survive a failure in the pages
     with phase("write outputs"):
         write_outputs(metrics, out, data, step_loss)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took
     write_json(out / "metrics.json", metrics)
+    if rerun_bug is not None:
+        raise rerun_bug
     return metrics
 
 
@@ -211,28 +224,6 @@ def recording_step_losses(twins: Twins):
         recorded["torch"] = torch.stack(recorded["torch"]).tolist() if recorded["torch"] else []
 
 
-def dtype_row(result, preds: dict[str, np.ndarray]) -> dict:
-    """What the dtype comparison shows of one run."""
-    t = result.timing
-    return {"max_weight_diff": result.max_weight_diff, "history_max_diff": history_max_diff(result.history),
-            "test_disagreements": int(np.sum(preds["scratch"] != preds["torch"])),
-            "torch_over_scratch": t["torch"]["train_s"] / t["scratch"]["train_s"]}
-
-
-def rerun_in_other_dtype(config: RunConfig, sizes: list[int]) -> dict[str, dict]:
-    """The same run (seed, split, initial weights, batches) in the other float type: ``{dtype: dtype_row}``.
-
-    The data is loaded again in that dtype rather than cast, so float64 inputs are never float32's
-    rounded pixels.
-    """
-    other = "float32" if config.dtype == "float64" else "float64"
-    data = load_dataset(config.dataset, config.data_dir, config.valid_size, config.seed, np.dtype(other))
-    twins = make_twins(sizes, config.activation, config.loss, config.seed, np.dtype(other), config.lr, config.device)
-    tdata = TorchData.from_dataset(data, twins.device)
-    result = lockstep_train(twins, data, config.epochs, config.batch_size, config.seed, tdata=tdata)
-    return {other: dtype_row(result, predict_test_set(twins, data, tdata))}
-
-
 FIGURES_NEED_DATA = ("samples.png", "confusion.png", "misclassified_scratch.png", "misclassified_torch.png",
                      "disagreements.png")
 
@@ -244,7 +235,8 @@ def render_figures(metrics: dict, data: Dataset | None, step_loss: dict | None) 
         metrics["history"], metrics["max_weight_diff"], c["loss"],
         title=f"{metrics['dataset']['name']}: {' → '.join(map(str, metrics['sizes']))}, "
               f"{c['activation']}, {c['loss']}, {c['dtype']}")}
-    gaps = {name: row["max_weight_diff"] for name, row in metrics.get("dtype_comparison", {}).items()}
+    gaps = {name: row["max_weight_diff"] for name, row in metrics.get("dtype_comparison", {}).items()
+            if row["max_weight_diff"]}  # a rerun stopped before its first epoch has no curve
     figs["drift.png"] = plots.plot_drift(gaps or {c["dtype"]: metrics["max_weight_diff"]})
     if step_loss:
         figs["steps.png"] = plots.plot_step_losses(step_loss, metrics["step_loss"]["steps_per_epoch"])

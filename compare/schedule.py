@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import seeds
+from .errors import UserError
 
 
 class BatchSchedule:
@@ -19,7 +20,7 @@ class BatchSchedule:
 
     def __init__(self, n: int, batch_size: int, seed: int):
         if not 1 <= batch_size <= n:
-            raise ValueError(f"batch size must be between 1 and the training-set size {n}, got {batch_size}")
+            raise UserError(f"batch size must be between 1 and the training-set size {n}, got {batch_size}")
         self.n, self.batch_size = n, batch_size
         self.rng: np.random.Generator = seeds.rng(seed, "schedule")
 

@@ -1,9 +1,15 @@
-"""Final weights of both twins, to disk and back, without pickle.
+"""Final weights of both twins, to disk and back, without running arbitrary code from a file.
 
 ``scratch.npz`` holds the scratch model's arrays under the shared state-dict keys; ``torch.pt`` the
-twin's ``state_dict()``. Loading uses ``np.load(allow_pickle=False)`` and
-``torch.load(weights_only=True)`` only, so a weights file can never run code. Either file loads into
-either twin, since both use the same keys, shapes and (out, in) layout.
+twin's ``state_dict()``. Either file loads into either twin, since both use the same keys, shapes and
+(out, in) layout.
+
+What loading trusts: ``np.load(allow_pickle=False)`` reads raw array data and refuses object
+arrays, which would need unpickling. ``torch.load(weights_only=True)`` does unpickle (a ``.pt`` file
+is a zip holding a pickle), but with torch's restricted unpickler: it rebuilds only tensors,
+primitive types and plain containers (an allowlist) and refuses any other class or function, so a
+file cannot name code for it to call. That is as safe as torch's allowlist, not a guarantee that a
+hostile file cannot exploit a bug in the unpickler.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def save_weights(model, net: torch.nn.Module, out: Path) -> dict[str, str]:
 
 
 def load_scratch_weights(path) -> dict[str, np.ndarray]:
-    """The arrays of a ``scratch.npz``, by key; refuses pickled objects."""
+    """The arrays of a ``scratch.npz``, by key; refuses object arrays (they would need unpickling)."""
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
@@ -41,7 +47,8 @@ def load_scratch_weights(path) -> dict[str, np.ndarray]:
 
 
 def load_torch_weights(path) -> dict[str, torch.Tensor]:
-    """The tensors of a ``torch.pt`` state dict, on the CPU; only plain tensors are accepted."""
+    """The tensors of a ``torch.pt`` state dict, on the CPU, through torch's restricted unpickler
+    (``weights_only=True``); anything but a dict of tensors is refused."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

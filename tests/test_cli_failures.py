@@ -1,19 +1,11 @@
 """What the CLI does when things go wrong: one clear line, the right exit code, nothing lost."""
 
-import json
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import numpy as np
+from child_runs import interrupt_after, start_run, strict_json
 
 from compare import data as data_module
 from compare.cli import main
 from compare.weights import load_scratch_weights, load_torch_weights
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_divergence_stops_keeps_partial_results_and_exits_1(tmp_path, capsys):
@@ -24,7 +16,7 @@ def test_divergence_stops_keeps_partial_results_and_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mlp-compare: diverged: both twins diverged at epoch 1, step 2")
     assert "try a smaller --lr" in err[0]
-    m = json.loads((out / "metrics.json").read_text())
+    m = strict_json(out / "metrics.json")
     assert m["status"] == "diverged" and m["epochs_done"] == 0
     assert m["stopped"]["epoch"] == 1 and m["stopped"]["step"] == 2 and m["stopped"]["first"] == "both"
     assert "test_acc" not in m
@@ -37,7 +29,7 @@ def test_a_useless_learning_rate_finishes_with_a_saturation_warning(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mlp-compare: warning: training did not learn")
     assert "chance level is 0.10" in err[0] and "saturated" in err[0] and "lower the learning rate" in err[0]
-    m = json.loads((out / "metrics.json").read_text())
+    m = strict_json(out / "metrics.json")
     assert m["health"]["useless"] and m["health"]["saturated_fraction"] > 0.9
     assert m["history"]["scratch"][-1]["loss"] == 1.0
     assert "training did not learn" in (out / "report.html").read_text()
@@ -45,28 +37,22 @@ def test_a_useless_learning_rate_finishes_with_a_saturation_warning(tmp_path, ca
 
 def test_ctrl_c_writes_the_finished_epochs_and_exits_130(tmp_path):
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "compare", "run", "--epochs", "100000", "--hidden", "8",
-                             "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not out.exists() and time.monotonic() < deadline:  # the folder appears just before training starts
-        time.sleep(0.2)
-    time.sleep(8)  # a few epochs
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    proc = start_run("--epochs", "100000", "--hidden", "8", "--out", str(out))
+    _, stderr = interrupt_after(proc, "mlp-compare: float64: epoch 2/100000")
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    m = json.loads((out / "metrics.json").read_text())
-    assert m["status"] == "interrupted" and m["epochs_done"] >= 1
+    m = strict_json(out / "metrics.json")
+    assert m["status"] == "interrupted" and m["epochs_done"] >= 2
     assert len(m["history"]["scratch"]) == len(m["history"]["torch"]) == m["epochs_done"]
     assert stderr.strip().splitlines()[-1].startswith(f"mlp-compare: interrupted: interrupted after {m['epochs_done']} of 100000 epochs")
     assert "Partial run (interrupted)" in (out / "report.html").read_text()
 
 
-def test_an_out_path_under_a_regular_file_fails_before_training(tmp_path, capsys):
+def test_an_out_path_under_a_regular_file_fails_before_loading_data(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
-    start = time.monotonic()
-    assert main(["run", "--out", str(tmp_path / "file" / "sub")]) == 2
-    assert time.monotonic() - start < 5
+    # The data folder does not exist either: the --out error shows that --out was checked first.
+    assert main(["run", "--dataset", "mnist", "--data-dir", str(tmp_path / "no-data"),
+                 "--out", str(tmp_path / "file" / "sub")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mlp-compare: error: cannot write to --out") and err.count("\n") == 1
 
@@ -93,7 +79,7 @@ def test_save_weights_round_trip_through_the_cli(tmp_path):
     s, t = load_scratch_weights(out / "scratch.npz"), load_torch_weights(out / "torch.pt")
     assert list(s) == ["0.weight", "0.bias", "2.weight", "2.bias"] == list(t)
     assert max(float(np.max(np.abs(s[k] - t[k].numpy()))) for k in s) <= 1e-13
-    m = json.loads((out / "metrics.json").read_text())
+    m = strict_json(out / "metrics.json")
     assert m["weights"] == {"scratch": str(out / "scratch.npz"), "torch": str(out / "torch.pt")}
 
 

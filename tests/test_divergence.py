@@ -26,10 +26,13 @@ class BlowsUpOnBatch(MLP):
     trigger = None
 
     def gradients(self, X, y):
-        g = super().gradients(X, y)
+        return self.loss_and_gradients(X, y)[1]
+
+    def loss_and_gradients(self, X, y):  # what a training step calls
+        loss, g = super().loss_and_gradients(X, y)
         if np.array_equal(X, self.trigger):
             g["0.bias"][:] = np.inf
-        return g
+        return loss, g
 
 
 def test_the_twin_that_went_first_is_named(mnist5k):

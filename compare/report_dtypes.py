@@ -1,0 +1,37 @@
+"""The report's dtype comparison (``--compare-dtypes``): one row per dtype, and what became of a rerun
+that stopped early (it diverged, was interrupted or skipped; the first run is always whole)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .html import Note, Table
+
+
+def dtype_comparison_blocks(m: dict, sci: Callable[[float], str]) -> list:
+    """The blocks closing the drift section; ``sci`` formats a difference (``compare.report.sci``)."""
+    dc = m.get("dtype_comparison")
+    if not dc:
+        return [Note("Run with `--compare-dtypes` to train the same twins in float32 beside float64 and see "
+                     "~1e-15 against ~1e-7 here.")]
+    blocks: list = ["The same run (same seed, data and batches) in both dtypes:",
+                    Table(["dtype", "epochs", "max |ΔW| after epoch 1", "after the last epoch", "histories differ by",
+                           "test images labelled differently", "torch / scratch time"],
+                          [dtype_comparison_row(name, r, sci) for name, r in dc.items()])]
+    return blocks + [Note(f"**The `{name}` rerun {r['status']}:** {r['message']}. The `{m['config']['dtype']}` run "
+                          f"is complete; the `{name}` row holds the {r['epochs_done']} of {m['config']['epochs']} "
+                          f"epochs the rerun finished.", "warn")
+                     for name, r in dc.items() if r.get("status", "complete") != "complete"]
+
+
+def dtype_comparison_row(name: str, r: dict, sci: Callable[[float], str]) -> list[str]:
+    """One dtype's row; a rerun that stopped early shows "—" where it has no number."""
+    gap = r["max_weight_diff"]
+
+    def cell(key: str, fmt: Callable) -> str:
+        return fmt(r[key]) if key in r else "—"
+
+    status = "" if r.get("status", "complete") == "complete" else f" ({r['status']})"
+    return [f"`{name}`", f"{r.get('epochs_done', len(gap))}{status}", sci(gap[0]) if gap else "—",
+            sci(gap[-1]) if gap else "—", cell("history_max_diff", sci), cell("test_disagreements", str),
+            cell("torch_over_scratch", lambda x: f"{x:.2f}×")]

@@ -1,0 +1,100 @@
+"""``--compare-dtypes``: whatever happens to the rerun in the other dtype, the first run is written whole."""
+
+import json
+
+import pytest
+from child_runs import interrupt_after, start_run, strict_json
+
+from compare.cli import main
+from compare.config import RunConfig
+from compare.errors import ERROR_LOG
+from compare.run import run_comparison
+
+FIRST_RUN_FILES = {"metrics.json", "report.html", "report.md", "lesson.html", "lesson.md", "training.png",
+                   "drift.png", "steps.png", "samples.png", "confusion.png"}
+
+
+def assert_first_run_whole(out, epochs: int) -> dict:
+    """Every file of the first (float64) run is there, and its metrics describe a finished run."""
+    assert FIRST_RUN_FILES <= {p.name for p in out.iterdir()}
+    m = strict_json(out / "metrics.json")
+    assert m["status"] == "complete" and m["epochs_done"] == epochs
+    assert len(m["history"]["scratch"]) == len(m["history"]["torch"]) == epochs
+    assert set(m["test_acc"]) == {"scratch", "torch"}
+    assert m["dtype_comparison"]["float64"]["status"] == "complete"
+    assert m["dtype_comparison"]["float64"]["max_weight_diff"] == m["max_weight_diff"]
+    return m
+
+
+def test_ctrl_c_during_the_float32_rerun_keeps_the_float64_run_and_exits_130(tmp_path):
+    out = tmp_path / "o"
+    # Long enough that the rerun is still training when the signal lands right after its first epoch.
+    proc = start_run("--compare-dtypes", "--epochs", "40", "--hidden", "8", "--threads", "1", "--out", str(out))
+    stdout, stderr = interrupt_after(proc, "mlp-compare: float32: epoch 1/40")
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith(
+        "mlp-compare: interrupted: the float32 rerun (--compare-dtypes) stopped: interrupted after ")
+    assert "test accuracy: scratch" in stdout  # the float64 run's summary
+    m = assert_first_run_whole(out, 40)
+    row = m["dtype_comparison"]["float32"]
+    assert row["status"] == "interrupted" and 1 <= row["epochs_done"] < 40
+    assert row["message"] == f"interrupted after {row['epochs_done']} of 40 epochs"
+    assert len(row["max_weight_diff"]) == row["epochs_done"] and "test_disagreements" not in row
+    report = (out / "report.md").read_text()
+    assert "The `float32` rerun interrupted:** interrupted after" in report
+    assert f"| `float32` | {row['epochs_done']} (interrupted) |" in report
+
+
+def test_a_float32_only_divergence_keeps_the_float64_run(tmp_path, capsys):
+    """ReLU + cross-entropy with a learning rate of 1e10: the float64 weights grow to ~1e15 and stay
+    finite (the run learns nothing, and says so); float32's range ends at 3.4e38 and its logits
+    overflow at the third step."""
+    out = tmp_path / "o"
+    code = main(["run", "--compare-dtypes", "--activation", "relu", "--loss", "cross_entropy", "--lr", "1e10",
+                 "--epochs", "2", "--hidden", "8", "--threads", "1", "--out", str(out)])
+    assert code == 0  # the float64 run finished and its gradient check passed
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mlp-compare: warning: the float32 rerun (--compare-dtypes) diverged: both twins "
+                              "diverged at epoch 1, step 3")
+    m = assert_first_run_whole(out, 2)
+    row = m["dtype_comparison"]["float32"]
+    assert row["status"] == "diverged" and row["epochs_done"] == 0 and row["max_weight_diff"] == []
+    assert row["stopped"] == {"epoch": 1, "step": 3, "first": "both", "steps": {"scratch": 3, "torch": 3}}
+    report = (out / "report.md").read_text()
+    assert "The `float32` rerun diverged:** both twins diverged at epoch 1, step 3" in report
+    assert "| `float32` | 0 (diverged) | — | — | — | — | — |" in report
+
+
+def test_a_learning_rate_float32_cannot_hold_skips_the_rerun(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "--compare-dtypes", "--lr", "1e39", "--epochs", "1", "--hidden", "8", "--threads", "1",
+                 "--out", str(out)]) == 0
+    assert "the float32 rerun (--compare-dtypes) was skipped: learning rate 1e+39 does not fit in float32" in \
+        capsys.readouterr().err
+    row = assert_first_run_whole(out, 1)["dtype_comparison"]["float32"]
+    assert row["status"] == "skipped" and row["epochs_done"] == 0
+    assert main(["run", "--dtype", "float32", "--lr", "1e39", "--out", str(tmp_path / "f32")]) == 2
+    assert capsys.readouterr().err.startswith("mlp-compare: error: learning rate 1e+39 does not fit in float32")
+
+
+def test_a_bug_in_the_rerun_surfaces_after_the_first_run_is_written(tmp_path):
+    """The progress hook is the one place a test can make the rerun fail from inside: it raises on the
+    rerun's first epoch, as a bug in the training code would."""
+    def progress(dtype, epoch):
+        if dtype == "float32":
+            raise RuntimeError("planted failure in the float32 rerun")
+
+    out = tmp_path / "o"
+    with pytest.raises(RuntimeError, match="planted failure"):
+        run_comparison(RunConfig(epochs=1, hidden=(8,), threads=1), out, progress=progress, compare_dtypes=True)
+    m = assert_first_run_whole(out, 1)
+    assert m["dtype_comparison"]["float32"] == {"status": "failed", "epochs_done": 0, "max_weight_diff": [],
+                                                "message": "RuntimeError: planted failure in the float32 rerun"}
+    log = (out / ERROR_LOG).read_text()
+    assert log.startswith("Traceback (most recent call last):") and "in progress" in log
+    assert log.strip().endswith("RuntimeError: planted failure in the float32 rerun")
+    # A later run into the same folder that succeeds removes the stale log.
+    run_comparison(RunConfig(epochs=1, hidden=(8,), threads=1), out, overwrite=True)
+    assert not (out / ERROR_LOG).exists()
+    assert "dtype_comparison" not in json.loads((out / "metrics.json").read_text())
