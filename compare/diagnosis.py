@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .finite_differences import reference_model
-from .mistakes import TARGETS_MIXED, known_mistakes, targets_mixed
+from .mistakes import TARGETS_MIXED, known_mistakes, shifted_labels, targets_mixed
 from .tolerances import tolerance
 
 LOCALISING = ("first-wrong-layer", "wrong", "manual-differs")  # say where, not which mistake
@@ -69,7 +69,8 @@ def classify(g, r: np.ndarray, rtol: float) -> tuple[str, float | None]:
     return "wrong", None
 
 
-def _layer_of(name: str) -> int:
+def layer_of(name: str) -> int:
+    """The Linear layer a state-dict key belongs to: "4.weight" -> 2."""
     return int(name.split(".")[0]) // 2
 
 
@@ -193,8 +194,13 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
             findings.append(Finding(kind, explanation, bad))
             break
     else:
+        # Right on every one-class part rules out a consistent label shift, so this question comes first.
         if reference is true_grads and targets_mixed(model, ref, np.asarray(X), y, close):
             findings.append(Finding("targets-mixed", TARGETS_MIXED, bad))
+        else:
+            shift = next((Finding(kind, words, bad) for kind, words, grads in shifted_labels(ref, X64, y)
+                          if all(close(manual.get(k), g) for k, g in grads.items())), None)
+            findings += [shift] if shift else []
 
     # 4. Where the error enters.
     findings.append(_localise(reference, bad, label))
@@ -209,10 +215,10 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
 def _localise(reference: dict, bad: list[str], label) -> Finding:
     """The first layer, walking back from the output, whose weight and bias are both wrong (a wrong delta
     enters there) when every layer below is wrong too; otherwise the wrong parameters' own formulas."""
-    layers = sorted({_layer_of(n) for n in reference}, reverse=True)
-    wrong_layers = [i for i in layers if any(_layer_of(n) == i for n in bad)]
+    layers = sorted({layer_of(n) for n in reference}, reverse=True)
+    wrong_layers = [i for i in layers if any(layer_of(n) == i for n in bad)]
     first = wrong_layers[0]
-    own = [n for n in reference if _layer_of(n) == first]
+    own = [n for n in reference if layer_of(n) == first]
     names = ", ".join(label(n) for n in own)
     below = [i for i in layers if i < first]
     if all(n in bad for n in own) and all(i in wrong_layers for i in below):
@@ -222,7 +228,7 @@ def _localise(reference: dict, bad: list[str], label) -> Finding:
             where = (f"the error enters at Linear layer {first} ({names}); the layers above it are right, so the "
                      f"delta handed down to layer {first} (delta @ W times the activation's derivative) is wrong")
         spread = "; every layer below inherits it through backprop" if below else ""
-        return Finding("first-wrong-layer", where + spread, [n for n in reference if _layer_of(n) <= first])
+        return Finding("first-wrong-layer", where + spread, [n for n in reference if layer_of(n) <= first])
     return Finding("wrong", f"wrong gradients in {', '.join(label(n) for n in bad)} only: a wrong delta would make "
                    f"its layer's weight and bias and every layer below wrong, so the mistake is in those "
                    f"parameters' own formulas", bad)

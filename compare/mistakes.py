@@ -1,8 +1,8 @@
 """Classic backprop mistakes, recomputed, so that a diagnosis can name the one a learner made.
 
-``known_mistakes`` yields, one at a time, the gradients a backward *would* give with a given mistake
-(the derivative taken at the wrong place, left out, written wrong; the output derivative left out;
-the labels shifted): when the learner's gradient equals one of those, that is the mistake.
+``known_mistakes`` and ``shifted_labels`` yield, one at a time, the gradients a backward *would* give
+with a given mistake (the derivative taken at the wrong place, left out, written wrong; the output
+derivative left out; the labels shifted): when the learner's gradient equals one, that is the mistake.
 ``targets_mixed`` asks the learner's own code a question instead: is the gradient right on every
 one-class part of the batch and wrong on the whole? Then one example's target reaches another's delta.
 
@@ -70,6 +70,10 @@ def known_mistakes(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
                "the output layer's delta leaves out the sigmoid derivative a_out * (1 - a_out): "
                "delta_out = dL/da_out * a_out * (1 - a_out), as in the lesson's d_a_out__d_z_out",
                _variant_gradients(ref, X, y, output_delta=lambda o, t: 2 * (o - losses.onehot(t, o.shape[1])) / n))
+
+
+def shifted_labels(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
+    """(kind, explanation, gradients) for targets taken from the labels shifted by k classes."""
     n_classes = ref.sizes[-1]
     for k in range(1, n_classes):
         shifted = "y - 1" if k == 1 else "y + 1" if k == n_classes - 1 else f"y - {k}"
