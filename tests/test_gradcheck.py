@@ -50,13 +50,14 @@ def test_every_architecture_agrees_three_ways(spec):
         assert (r.fd_passed is None) == (r.fd_coords == 0) and (r.dir_passed is None) == (r.dir_checked == 0)
 
 
-def test_float64_finite_differences_agree_to_1e6_relative(batch):
+def test_float64_finite_differences_are_ten_times_better_than_their_tolerance(batch):
+    """The fourth-order stencil is good to ~1e-9 here (a second-order one to ~1e-6, the tolerance)."""
     X, y = batch
     for activation in ("sigmoid", "tanh", "relu"):
         for loss in ("mse", "cross_entropy"):
             report = check_gradients(MLP([784, 20, 15, 10], activation, loss), X, y)
-            assert max(r.fd_max_rel or 0.0 for r in report.rows) <= 1e-6, report.table()
-            assert all(r.fd_coords > 0 for r in report.rows)
+            assert all(r.fd_coords > 0 for r in report.rows), report.table()
+            assert max(r.fd_max_rel for r in report.rows) <= 1e-7, report.table()
 
 
 def test_small_networks_check_every_coordinate():
