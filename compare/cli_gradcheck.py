@@ -77,7 +77,7 @@ def _mutants(X, y) -> tuple[dict, int]:
     results = run_gallery(X, y)
     counts = np.bincount(y, minlength=10)
     alone = int(counts.argmax())
-    k = np.count_nonzero(counts)
+    k = int(np.count_nonzero(counts))
     print(f"mutant gallery: batch of {len(y)} with {k} class{'es' * (k != 1)}; the one-class check uses its "
           f"{counts[alone]} rows of class {alone}")
     print(f"{'mutant':<27} {'network':<21} {'expected diagnosis':<30} {'found':<48} {'diagnosis':<9} "
