@@ -20,6 +20,7 @@ Lesson: each one is a line of ``NeuralNetMLP.backward`` gone wrong in the way le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -204,7 +205,7 @@ def build(mutant: type, seed: int = 123):
     return mutant(GALLERY_SIZES, spec["activation"], spec["loss"], seed=seed)
 
 
-def judge(mutant: type, report: GradientReport) -> tuple[bool, str]:
+def judge(mutant: Any, report: GradientReport) -> tuple[bool, str]:
     """(caught, how): how is "precise", "generic", "missed" (the check passed), "no diagnosis", or
     "wrong: ..." when a finding names another mistake or the findings point at another layer."""
     if report.passed:
@@ -224,7 +225,7 @@ def judge(mutant: type, report: GradientReport) -> tuple[bool, str]:
 
 @dataclass
 class GalleryResult:
-    mutant: type
+    mutant: Any             # a mutant class: expected, enters_at, a docstring
     network: str            # "784-16-12-10 sigmoid"
     report: GradientReport
     caught: bool
