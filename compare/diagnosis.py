@@ -156,9 +156,11 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
     if len(factors) == len(bad) and np.allclose(factors, factors[0], rtol=1e-6):
         s = factors[0]
         if kinds[bad[0]][0] == "sign-flip":
-            findings.append(Finding("sign-flip", f"{shown}: the gradient has the wrong sign (cosine "
-                                    f"-1 with the {whose}): the update would climb the loss (gradient ascent). "
-                                    f"Check (a_out - y) vs (y - a_out), and that the update subtracts lr * grad",
+            check = ("Check (a_out - y) vs (y - a_out), and that the update subtracts lr * grad"
+                     if len(bad) == len(reference) else "The other parameters are right: check the sign in the "
+                     "formula of only these")
+            findings.append(Finding("sign-flip", f"{shown}: the gradient has the wrong sign (cosine -1 with the "
+                                    f"{whose}): the update would climb the loss (gradient ascent). {check}",
                                     bad, -1.0))
         else:
             kind, words = _explain_factor(s, n_batch, n_classes, whose)
