@@ -73,22 +73,36 @@ def _single(args, X, y) -> tuple[dict, int]:
     print(f"{type(model).__name__} {' -> '.join(map(str, model.sizes))}, {args.activation}, {args.loss}, "
           f"{args.dtype}, batch {len(y)}; twin loss: {report.torch_loss}")
     print(report.table())
-    print(f"gradient check: {'passed' if report.passed else 'FAILED'}")
+    print(f"gradient check: {report.verdict()}")
     return report.as_dict(), 0 if report.passed else 1
 
 
 def _mutants(X, y) -> tuple[dict, int]:
-    from .mutants import GALLERY_SIZES, run_gallery
+    from .mutants import run_gallery
 
     results = run_gallery(X, y)
-    print(f"mutant gallery: {' -> '.join(map(str, GALLERY_SIZES))}, batch {len(y)}")
-    print(f"{'mutant':<26} {'expected diagnosis':<30} {'found':<48} caught")
+    counts = np.bincount(y, minlength=10)
+    alone = int(counts.argmax())
+    k = int(np.count_nonzero(counts))
+    print(f"mutant gallery: batch of {len(y)} with {k} class{'es' * (k != 1)}; the one-class check uses its "
+          f"{counts[alone]} rows of class {alone}")
+    print(f"{'mutant':<27} {'network':<21} {'expected diagnosis':<30} {'found':<50} {'diagnosis':<9} "
+          f"{'one class':<9} caught")
     rows = []
-    for mutant, report, caught in results:
-        found = ", ".join(dict.fromkeys(f.kind for f in report.diagnosis)) or "(check passed)"
-        print(f"{mutant.__name__:<26} {mutant.expected:<30} {found:<48} {'yes' if caught else 'NO'}")
-        rows.append({"mutant": mutant.__name__, "mistake": mutant.__doc__, "expected": mutant.expected,
-                     "caught": caught, "report": report.as_dict()})
-    n_caught = sum(r["caught"] for r in rows)
+    for r in results:
+        found = ", ".join(dict.fromkeys(f.kind for f in r.report.diagnosis)) or "(check passed)"
+        one = "caught" if r.one_class_caught else "missed"
+        print(f"{r.mutant.__name__:<27} {r.network:<21} {r.mutant.expected:<30} {found:<50} "
+              f"{r.how if r.caught else '-':<9} {one:<9} {'yes' if r.caught else 'NO: ' + r.how}")
+        rows.append({"mutant": r.mutant.__name__, "mistake": r.mutant.__doc__, "network": r.network,
+                     "expected": r.mutant.expected, "enters_at": r.mutant.enters_at, "independent": r.independent,
+                     "caught": r.caught, "diagnosis": r.how, "one_class_batch": one, "report": r.report.as_dict()})
+    n_caught = sum(r.caught for r in results)
+    independent = [r for r in results if r.independent]
+    for how in ("precise", "generic"):
+        named = [r.mutant.__name__ for r in independent if r.caught and r.how == how]
+        print(f"independent of the recognisers, {how}: {len(named)}/{len(independent)} ({', '.join(named)})")
+    print(f"a one-class batch misses: {', '.join(r.mutant.__name__ for r in results if not r.one_class_caught)}")
     print(f"caught {n_caught}/{len(rows)}")
-    return {"mutants": rows, "caught": n_caught, "total": len(rows)}, 0 if n_caught == len(rows) else 1
+    return ({"mutants": rows, "caught": n_caught, "total": len(rows), "batch_labels": counts.tolist(),
+             "one_class_label": alone}, 0 if n_caught == len(rows) else 1)

@@ -1,13 +1,16 @@
 """When a gradient check fails, say *why*, in words a learner understands, naming the parameter.
 
-Two kinds of evidence:
+First, who is wrong: the twin only when finite differences, taken at the coordinates where the manual
+gradient and autograd differ most, side with the manual gradient (``report.probes``); otherwise the
+manual gradient, judged against the true one. Then three kinds of evidence:
+- what the comparison itself found: a gradient in the wrong dtype, of the wrong shape, or missing;
 - the *shape* of the error, parameter by parameter: a constant factor (×num_classes, ×batch size,
-  ×2), a flipped sign, an all-zero or missing gradient, a transposed weight gradient;
-- *known mistakes*, recomputed: the gradient a backward would give with the activation's
-  derivative taken at the wrong place (sigma'(a) instead of sigma'(z)), with a derivative left
-  out, and so on. When the learner's gradient equals one of those, we name that mistake.
-When neither fits, we localise: the first layer (walking back from the output) whose gradient is
-wrong is where the error enters; the layers below inherit it through backprop.
+  ×2), a flipped sign, an all-zero gradient, a transposed weight gradient;
+- *known mistakes*, recomputed or probed (``compare.mistakes``): the derivative taken at the wrong
+  place, left out, labels shifted, targets mixed across examples. When one fits, we name it.
+Finally we localise: the first layer (walking back from the output) whose weight and bias are both
+wrong is where a wrong delta enters; the layers below inherit it. A wrong gradient that backprop would
+not spread is local to its own formula. A failing check always gets at least one finding.
 
 Lesson: ``NeuralNetMLP.backward``'s ``d_loss__d_a_out``, ``d_a_out__d_z_out`` and ``delta_out``
 are exactly the places these mistakes live.
@@ -19,21 +22,20 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-import scratch
-from scratch import losses
-from scratch.activations import ACTIVATIONS, DERIVATIVES
-
-from .gradcheck import reference_model
-from .teaching import TeachingMLP
+from .finite_differences import reference_model
+from .mistakes import TARGETS_MIXED, known_mistakes, shifted_labels, targets_mixed
 from .tolerances import tolerance
+
+LOCALISING = ("first-wrong-layer", "wrong", "manual-differs")  # say where, not which mistake
 
 
 @dataclass
 class Finding:
     kind: str                      # machine-readable: "loss-reduction", "sign-flip", "first-wrong-layer", ...
     message: str                   # one paragraph for the learner
-    params: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)  # state-dict keys
     factor: float | None = None
+    evidence: list[dict] = field(default_factory=list)  # the probed coordinates behind a blame
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,59 +69,9 @@ def classify(g, r: np.ndarray, rtol: float) -> tuple[str, float | None]:
     return "wrong", None
 
 
-def _layer_of(name: str) -> int:
+def layer_of(name: str) -> int:
+    """The Linear layer a state-dict key belongs to: "4.weight" -> 2."""
     return int(name.split(".")[0]) // 2
-
-
-def _variant_gradients(ref: scratch.MLP, X, y, hidden_derivative=None, output_delta=None) -> dict:
-    """The gradients a backward would compute with a different hidden derivative or output delta.
-
-    ``hidden_derivative(a)`` replaces the derivative (written from the activation's output a);
-    ``output_delta(out, y)`` replaces dL/dz_out. This is ``TeachingMLP``'s backward with those plugs.
-    """
-    variant = TeachingMLP(ref.sizes, ref.activation, ref.loss_name, dtype=ref.dtype)
-    variant.load_state_dict(ref.state_dict())
-    if output_delta is not None:
-        variant.output_delta = output_delta
-    if hidden_derivative is not None:
-        variant.hidden_derivative = lambda a, layer: hidden_derivative(a)
-    return variant.gradients(X, y)
-
-
-def known_mistakes(ref: scratch.MLP, X, y) -> list[tuple[str, str, dict]]:
-    """(kind, explanation, gradients) for classic mistakes that change more than a constant factor."""
-    act = ref.activation
-    f = ACTIVATIONS[act]
-    out = []
-    if ref.sizes[1:-1]:  # only networks with hidden layers have hidden derivatives
-        # the derivative taken at a = f(z) instead of z; relu'(relu(z)) equals relu'(z), so that
-        # mistake is invisible for ReLU
-        wrong_place = None if act == "relu" else lambda a: DERIVATIVES[act](f(a))
-        if wrong_place is not None:
-            out.append(("derivative-at-output",
-                        f"the hidden layers take the {act} derivative at the activation a instead of at z: "
-                        f"{act}'(a) where {act}'(z) is needed. The forward pass keeps a = {act}(z); "
-                        f"write the derivative from a ({'a * (1 - a)' if act == 'sigmoid' else '1 - a**2'}), "
-                        f"don't apply {act} to it again",
-                        _variant_gradients(ref, X, y, hidden_derivative=wrong_place)))
-        if act == "relu":
-            explanation = ("the ReLU derivative lets the gradient through units that are off: it must be 0 "
-                           "where a = relu(z) is 0 (PyTorch uses 0 at z = 0 too), e.g. (a > 0), not (a >= 0) or 1")
-        else:
-            explanation = (f"the hidden layers leave out the {act} derivative: after delta @ W, multiply by "
-                           f"the activation's derivative before going one layer down")
-        out.append(("missing-activation-derivative", explanation,
-                    _variant_gradients(ref, X, y, hidden_derivative=np.ones_like)))
-        if act == "tanh":
-            out.append(("derivative-formula", "the tanh derivative is written 1 - a; it is 1 - a**2",
-                        _variant_gradients(ref, X, y, hidden_derivative=lambda a: 1 - a)))
-    if ref.loss_name == "mse":
-        n = X.shape[0]
-        out.append(("missing-output-derivative",
-                    "the output layer's delta leaves out the sigmoid derivative a_out * (1 - a_out): "
-                    "delta_out = dL/da_out * a_out * (1 - a_out), as in the lesson's d_a_out__d_z_out",
-                    _variant_gradients(ref, X, y, output_delta=lambda o, t: 2 * (o - losses.onehot(t, o.shape[1])) / n)))
-    return out
 
 
 def _explain_factor(s: float, n_batch: int, n_classes: int, whose: str) -> tuple[str, str]:
@@ -144,79 +96,156 @@ def _explain_factor(s: float, n_batch: int, n_classes: int, whose: str) -> tuple
     return "scale", f"manual gradients are {ratio}: the direction is right, the scale is not"
 
 
+def _probed(probes, label, per_name: bool = True) -> str:
+    """The probed coordinates in words: the worst one of each parameter (all of them in the evidence)."""
+    seen, parts = set(), []
+    for p in probes:
+        if per_name and p.name in seen:
+            continue
+        seen.add(p.name)
+        fd = "a ReLU kink" if p.finite_difference is None else f"{p.finite_difference:.6g}"
+        parts.append(f"{p.where(label(p.name))}: manual {p.manual:.6g}, autograd {p.autograd:.6g}, "
+                     f"finite difference {fd}")
+    return "; ".join(parts)
+
+
+def _problems(report, manual: dict, reference: dict, rtol: float) -> tuple[list[Finding], set[str]]:
+    """One finding per distinct dtype problem, and the names whose values are right apart from it."""
+    by_problem: dict[str, list] = {}
+    for r in report.rows:
+        if r.problem.startswith("dtype"):
+            by_problem.setdefault(r.problem, []).append(r)
+    loose = max(rtol, 10 * tolerance(np.float32, "gradient")[0])  # values judged at the coarser dtype
+    findings, dtype_only = [], set()
+    for problem, rows in by_problem.items():
+        findings.append(Finding("dtype", f"{', '.join(r.shown for r in rows)}: the gradient comes back in the wrong "
+                                f"dtype ({problem}): return it in the parameters' dtype (np.asarray(g, dtype=W.dtype)); "
+                                f"a lower precision throws digits away, a higher one hides what the model's own "
+                                f"precision does", [r.name for r in rows]))
+        dtype_only |= {r.name for r in rows if classify(manual.get(r.name), reference[r.name], loose)[0] == "ok"}
+    return findings, dtype_only
+
+
 def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report) -> list[Finding]:
-    """Findings for a failed check, most specific first."""
+    """Findings for a failed check, most specific first; never empty."""
+    label = report.label
     rtol = max(tolerance(model.dtype, "gradient")[0] * 10, 1e-8)
     n_batch, n_classes = int(np.shape(X)[0]), int(model.sizes[-1])
-    fd_agrees = all(r.fd_passed and r.dir_passed for r in report.rows)
+    sampled_agree = all(r.fd_passed is not False and r.dir_passed is not False for r in report.rows)
+    probes = [p for p in report.probes if p.sides_with != "kink"]
     findings: list[Finding] = []
-    if fd_agrees and not all(r.autograd.passed for r in report.rows):
-        # Finite differences side with the manual gradient: the twin is the odd one out.
+    if sampled_agree and probes and all(p.sides_with == "manual" for p in probes):
+        # The loss itself sides with the manual gradient where the two differ most: the twin is the odd one out.
         reference, whose = autograd, "autograd twin"
-        findings.append(Finding("twin-differs", f"finite differences agree with the manual gradients; the "
-                                f"twin (loss '{report.torch_loss}') is the one that differs"))
+        findings.append(Finding(
+            "twin-differs", f"finite differences side with the manual gradients where they and the twin (loss "
+            f"'{report.torch_loss}') differ most ({_probed(probes, label)}; {len(probes)} coordinates compared): "
+            f"the twin is the one that differs", evidence=[p.as_dict() for p in probes]))
     else:
         reference, whose = true_grads, "true gradient"
-    kinds = {name: classify(manual.get(name), r, rtol) for name, r in reference.items()}
+    problem_findings, dtype_only = _problems(report, manual, reference, rtol)
+    findings += problem_findings
+    kinds = {name: classify(manual.get(name), r, rtol) for name, r in reference.items() if name not in dtype_only}
     bad = [name for name, (k, _) in kinds.items() if k != "ok"]
+    shown = ", ".join(label(n) for n in bad)
     if not bad:
-        return findings
+        return findings or [_unresolved(report, probes, label)]
 
     # 1. One constant factor on every wrong parameter.
     factors = [kinds[n][1] for n in bad if kinds[n][0] in ("scale", "sign-flip")]
     if len(factors) == len(bad) and np.allclose(factors, factors[0], rtol=1e-6):
         s = factors[0]
         if kinds[bad[0]][0] == "sign-flip":
-            findings.append(Finding("sign-flip", f"{', '.join(bad)}: the gradient has the wrong sign (cosine "
-                                    f"-1 with the {whose}): the update would climb the loss (gradient ascent). "
-                                    f"Check (a_out - y) vs (y - a_out), and that the update subtracts lr * grad",
+            check = ("Check (a_out - y) vs (y - a_out), and that the update subtracts lr * grad"
+                     if len(bad) == len(reference) else "The other parameters are right: check the sign in the "
+                     "formula of only these")
+            findings.append(Finding("sign-flip", f"{shown}: the gradient has the wrong sign (cosine -1 with the "
+                                    f"{whose}): the update would climb the loss (gradient ascent). {check}",
                                     bad, -1.0))
         else:
             kind, words = _explain_factor(s, n_batch, n_classes, whose)
-            where = "every parameter" if len(bad) == len(reference) else "only " + ", ".join(bad)
+            where = "every parameter" if len(bad) == len(reference) else "only " + shown
             findings.append(Finding(kind, f"{words}. Affected: {where}", bad, s))
         return findings
 
     # 2. Parameters that are missing, all zero or transposed.
     for name in bad:
-        kind = kinds[name][0]
+        kind, who = kinds[name][0], label(name)
         if kind == "missing":
-            findings.append(Finding("missing-gradient", f"{name}: gradients() returned no entry for it", [name]))
+            findings.append(Finding("missing-gradient", f"{who}: gradients() returned no entry for it", [name]))
         elif kind == "zero":
-            findings.append(Finding("zero-gradient", f"{name}: the gradient is all zeros but should not be; "
+            findings.append(Finding("zero-gradient", f"{who}: the gradient is all zeros but should not be; "
                                     f"was it forgotten (a bias gradient is delta summed over the batch)?", [name]))
         elif kind == "transposed":
-            findings.append(Finding("transposed", f"{name}: the weight gradient is transposed; with W of shape "
+            findings.append(Finding("transposed", f"{who}: the weight gradient is transposed; with W of shape "
                                     f"(out, in) it is delta.T @ a_in, shape {reference[name].shape}", [name]))
         elif kind == "shape":
-            findings.append(Finding("shape", f"{name}: gradient shape {np.shape(manual[name])}, expected "
+            findings.append(Finding("shape", f"{who}: gradient shape {np.shape(manual[name])}, expected "
                                     f"{reference[name].shape}", [name]))
     if findings and all(kinds[n][0] in ("missing", "zero", "transposed", "shape") for n in bad):
         return findings
 
-    # 3. A classic mistake, recomputed.
+    # 3. A classic mistake, recomputed or probed.
+    def close(g, r):
+        return classify(g, r, rtol)[0] == "ok"
+
     ref = reference_model(model)
-    X64 = np.asarray(X, dtype=np.float64)
-    for kind, explanation, grads in known_mistakes(ref, X64, np.asarray(y)):
-        if all(classify(manual.get(k), g, rtol)[0] == "ok" for k, g in grads.items()):
+    X64, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    for kind, explanation, grads in known_mistakes(ref, X64, y):
+        if all(close(manual.get(k), g) for k, g in grads.items()):
             findings.append(Finding(kind, explanation, bad))
             break
+    else:
+        # Right on every one-class part rules out a consistent label shift, so this question comes first.
+        if reference is true_grads and targets_mixed(model, ref, np.asarray(X), y, close):
+            findings.append(Finding("targets-mixed", TARGETS_MIXED, bad))
+        else:
+            shift = next((Finding(kind, words, bad) for kind, words, grads in shifted_labels(ref, X64, y)
+                          if all(close(manual.get(k), g) for k, g in grads.items())), None)
+            findings += [shift] if shift else []
 
-    # 4. Where the error enters: the first wrong layer walking back from the output.
-    layers = sorted({_layer_of(n) for n in reference}, reverse=True)
-    wrong_layers = [i for i in layers if any(_layer_of(n) == i for n in bad)]
+    # 4. Where the error enters.
+    findings.append(_localise(reference, bad, label))
+    if sampled_agree and any(p.sides_with == "autograd" for p in probes):
+        findings.append(Finding("manual-differs", f"the sampled coordinates and directions did not catch this, but "
+                                f"finite differences where the manual gradient and autograd differ most side with "
+                                f"autograd, so the manual gradient is wrong there: {_probed([p for p in probes if p.sides_with == 'autograd'], label)}",
+                                sorted({p.name for p in probes}), evidence=[p.as_dict() for p in probes]))
+    return findings
+
+
+def _localise(reference: dict, bad: list[str], label) -> Finding:
+    """The first layer, walking back from the output, whose weight and bias are both wrong (a wrong delta
+    enters there) when every layer below is wrong too; otherwise the wrong parameters' own formulas."""
+    layers = sorted({layer_of(n) for n in reference}, reverse=True)
+    wrong_layers = [i for i in layers if any(layer_of(n) == i for n in bad)]
     first = wrong_layers[0]
+    own = [n for n in reference if layer_of(n) == first]
+    names = ", ".join(label(n) for n in own)
     below = [i for i in layers if i < first]
-    names = ", ".join(n for n in reference if _layer_of(n) == first)
-    if all(i in wrong_layers for i in below):
+    if all(n in bad for n in own) and all(i in wrong_layers for i in below):
         if first == layers[0]:
             where = f"the error is already in the output layer (Linear {first}: {names}), so dL/dz_out is wrong"
         else:
             where = (f"the error enters at Linear layer {first} ({names}); the layers above it are right, so the "
                      f"delta handed down to layer {first} (delta @ W times the activation's derivative) is wrong")
         spread = "; every layer below inherits it through backprop" if below else ""
-        findings.append(Finding("first-wrong-layer", where + spread, [n for n in reference if _layer_of(n) <= first]))
-    else:
-        findings.append(Finding("wrong", f"wrong gradients in {', '.join(bad)} while the layers between them are "
-                                f"right: the mistake is local to those parameters' own formulas", bad))
-    return findings
+        return Finding("first-wrong-layer", where + spread, [n for n in reference if layer_of(n) <= first])
+    return Finding("wrong", f"wrong gradients in {', '.join(label(n) for n in bad)} only: a wrong delta would make "
+                   f"its layer's weight and bias and every layer below wrong, so the mistake is in those "
+                   f"parameters' own formulas", bad)
+
+
+def _unresolved(report, probes, label) -> Finding:
+    """The finding of last resort: the check failed and no pattern explains it."""
+    failing = [f"{r.shown} ({', '.join(r.failed_opinions)}{'; ' + r.problem if r.problem else ''})"
+               for r in report.rows if not r.passed]
+    words = f"the check fails for {', '.join(failing)}, but no known pattern explains it"
+    if probes and all(p.sides_with == "both" for p in probes):
+        words += (f". Finite differences agree with both sides where manual and autograd differ most "
+                  f"({_probed(probes, label)}): the difference is below what they can resolve, so which side is "
+                  f"off cannot be told from the loss")
+    elif probes:
+        words += f". Where manual and autograd differ most: {_probed(probes, label)}"
+    return Finding("unresolved", words, [r.name for r in report.rows if not r.passed],
+                   evidence=[p.as_dict() for p in probes])

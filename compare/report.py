@@ -53,25 +53,25 @@ def summarise_test_set(y_test: np.ndarray, preds: dict[str, np.ndarray], num_cla
 # --- the report's sections --------------------------------------------------------------------
 
 def gradient_table(gc: dict) -> Table:
-    """One row per parameter; with the finite-difference and directional opinions when the check has them."""
+    """One row per parameter, with the numeric opinions when the check has them ("not checked": no sample)."""
     three = bool(gc["params"]) and "fd_max_rel_diff" in gc["params"][0]
     header = ["parameter", "shape", "autograd max abs diff", "autograd max rel diff", "cosine"]
     if three:
         header += ["finite diff. max rel diff (coords)", "directional max rel diff"]
     rows = []
     for r in gc["params"]:
-        if r["passed"]:
-            verdict = "ok"
-        elif three:
-            verdict = "**FAIL** " + ", ".join(name for name, key in (("autograd", "autograd_passed"), (
-                "finite differences", "fd_passed"), ("directional", "directional_passed")) if not r.get(key, True))
-        else:
-            verdict = f"**FAIL** {r.get('problem', '')}".strip()
-        row = [f"`{r['name']}`", "×".join(map(str, r["shape"])), _fmt(r["max_abs_diff"]),
+        verdict = ["ok"] if r["passed"] else ["**FAIL**", ", ".join(name for name, key in (
+            ("autograd", "autograd_passed"), ("finite differences", "fd_passed"),
+            ("directional", "directional_passed")) if r.get(key) is False)]
+        verdict += [f"({r['problem']})"] * bool(r.get("problem")) + \
+            [f"({' and '.join(r.get('not_checked', []))} not checked)"] * bool(r.get("not_checked"))
+        row = [f"`{r.get('label', r['name'])}`", "×".join(map(str, r["shape"])), _fmt(r["max_abs_diff"]),
                _fmt(r["max_rel_diff"]), f"{r['cosine']:.12f}"]
         if three:
-            row += [f"{_fmt(r['fd_max_rel_diff'])} ({r['fd_coords']})", _fmt(r["directional_max_rel_diff"])]
-        rows.append(row + [verdict])
+            fd, d = r["fd_max_rel_diff"], r["directional_max_rel_diff"]
+            row += ["not checked" if fd is None else f"{_fmt(fd)} ({r['fd_coords']})",
+                    "not checked" if d is None else _fmt(d)]
+        rows.append(row + [" ".join(v for v in verdict if v)])
     return Table(header + ["verdict"], rows, align="ll" + "r" * (len(header) - 2) + "l")
 
 
@@ -185,6 +185,9 @@ def _gradients(m: dict, out) -> list:
     blocks = [f"Manual backprop (`scratch.MLP.gradients`) against autograd (`loss.backward()` on the twin with "
               f"the same weights), on a batch of {m['gradient_check_batch']} training examples{drawn}, {gc['dtype']}, "
               f"tolerance rtol {gc['rtol']:g}, atol {gc['atol']:g}: **{'passed' if gc['passed'] else 'FAILED'}**."]
+    if gc.get("not_checked"):
+        blocks.append(Note(f"The verdict rests on fewer opinions. Not checked: {'; '.join(gc['not_checked'])} (every "
+                           "sample sat on a ReLU kink, or the gradient could not be compared).", "warn"))
     if "fd_rtol" in gc:
         blocks.append(f"Two more opinions on every parameter: central finite differences of L in float64 "
                       f"(rtol {gc['fd_rtol']:g}; the coordinates checked in brackets) and directional derivatives "

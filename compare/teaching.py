@@ -1,6 +1,6 @@
 """``scratch.MLP``'s backward spelled out in four small overridable steps.
 
-The mutant gallery overrides one step to plant a classic mistake; the diagnosis plugs in a different
+The mutant gallery overrides one step to plant a classic mistake; ``compare.mistakes`` plugs in a different
 output delta or hidden derivative to recompute what such a mistake would produce.
 """
 

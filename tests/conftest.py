@@ -1,5 +1,14 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Hypothesis: the same examples on every run by default (CI), fresh random ones with
+# HYPOTHESIS_PROFILE=thorough. A test's own @settings override a profile field by field.
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60)
+settings.register_profile("thorough", derandomize=False, deadline=None, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

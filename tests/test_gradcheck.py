@@ -1,4 +1,5 @@
-"""Three opinions on every architecture, ReLU's kink, a hand-worked example, and learners' own code."""
+"""Three opinions on every architecture, ReLU's kink, a hand-worked example, and learners' own code.
+(Blame, "not checked" and the findings of a failing check: tests/test_gradcheck_verdicts.py.)"""
 
 import numpy as np
 import pytest
@@ -6,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compare import assert_gradients_match, check_gradients
+from compare.finite_differences import DIRECTIONS
 from compare.lockstep import lockstep_steps, make_twins
-from compare.tolerances import tolerance
 from scratch import MLP, NeuralNetMLP
 
 
@@ -20,7 +21,7 @@ def networks(draw):
                 batch=draw(st.integers(1, 64)), seed=draw(st.integers(0, 2**16)))
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings()  # the examples and their number come from the profile (tests/conftest.py)
 @given(networks())
 def test_every_architecture_agrees_three_ways(spec):
     rng = np.random.default_rng(spec["seed"])
@@ -29,18 +30,22 @@ def test_every_architecture_agrees_three_ways(spec):
     model = MLP(spec["sizes"], spec["activation"], spec["loss"], seed=spec["seed"], dtype=spec["dtype"])
     report = check_gradients(model, X, y, seed=spec["seed"])
     assert report.passed, f"{spec}\n{report.table()}"
-    if spec["dtype"] == "float64":
-        assert max(r.max_rel_diff for r in report.rows) <= 1e-10, report.table()
-        assert max(r.dir_max_rel for r in report.rows) <= 1e-8, report.table()
+    # the verdict rests on numbers: finite differences and directions really ran on this example
+    assert sum(r.fd_coords for r in report.rows) > 0 and sum(r.dir_checked for r in report.rows) > 0, report.table()
+    for r in report.rows:
+        if spec["activation"] != "relu":  # no kinks: every parameter gets both numeric opinions
+            assert r.fd_coords > 0 and r.dir_checked == DIRECTIONS, report.table()
+        assert (r.fd_passed is None) == (r.fd_coords == 0) and (r.dir_passed is None) == (r.dir_checked == 0)
 
 
-def test_float64_finite_differences_agree_to_1e6_relative(batch):
+def test_float64_finite_differences_are_ten_times_better_than_their_tolerance(batch):
+    """The fourth-order stencil is good to ~1e-9 here (a second-order one to ~1e-6, the tolerance)."""
     X, y = batch
     for activation in ("sigmoid", "tanh", "relu"):
         for loss in ("mse", "cross_entropy"):
             report = check_gradients(MLP([784, 20, 15, 10], activation, loss), X, y)
-            assert max(r.fd_max_rel for r in report.rows) <= 1e-6, report.table()
-            assert all(r.fd_coords > 0 for r in report.rows)
+            assert all(r.fd_coords > 0 for r in report.rows), report.table()
+            assert max(r.fd_max_rel for r in report.rows) <= 1e-7, report.table()
 
 
 def test_small_networks_check_every_coordinate():
@@ -143,11 +148,3 @@ def test_the_10x_trap_fails_and_names_the_factor(batch):
     assert kinds["loss-reduction"].factor == pytest.approx(10.0, rel=1e-12)
     assert "factor 10.0 = num_classes" in kinds["loss-reduction"].message
     assert all(r.fd_passed and r.dir_passed for r in report.rows)  # the manual side is right
-
-
-def test_tolerance_table_has_both_dtypes_and_every_kind():
-    for dtype in ("float64", "float32"):
-        for kind in ("forward", "gradient", "finite_difference", "directional"):
-            rtol, atol = tolerance(dtype, kind)
-            assert 0 < rtol < 1 and atol >= 0
-    assert tolerance("float64", "gradient")[0] == 1e-10

@@ -1,4 +1,5 @@
-"""Manual backprop against autograd (float64, <= 1e-10 relative) and against finite differences."""
+"""Manual backprop against autograd (float64: a few ulps, far inside the 1e-10 tolerance) and against
+finite differences."""
 
 import numpy as np
 import pytest
@@ -17,8 +18,8 @@ def test_manual_backprop_matches_autograd_float64(activation, loss, hidden, batc
     report = check_gradients(model, X, y)
     assert report.passed, report.table()
     assert [r.name for r in report.rows] == list(model.state_dict())
-    for row in report.rows:
-        assert row.max_rel_diff <= 1e-10, report.table()
+    for row in report.rows:  # the same sums in another order: rounding only (measured ~1e-15)
+        assert row.max_rel_diff <= 1e-13, report.table()
         assert row.cosine == pytest.approx(1.0, abs=1e-12)
     assert report.loss_manual == pytest.approx(report.loss_autograd, rel=1e-12)
 
@@ -27,7 +28,7 @@ def test_lesson_network_matches_autograd(batch):
     X, y = batch
     report = check_gradients(NeuralNetMLP(784, 50, 10), X, y)
     assert report.passed, report.table()
-    assert max(r.max_rel_diff for r in report.rows) <= 1e-10
+    assert max(r.max_rel_diff for r in report.rows) <= 1e-13, report.table()  # rounding only
 
 
 def test_batch_of_one(batch):
