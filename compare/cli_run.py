@@ -95,6 +95,11 @@ def main(args) -> int:
                            compare_dtypes=args.compare_dtypes, save_weights=args.save_weights)
     finally:
         progress.close()
+    return report_outcome(m, out)
+
+
+def report_outcome(m: dict, out: Path) -> int:
+    """Print a run's summary (stdout) and what went wrong (stderr, one line each); return the exit code."""
     if m["status"] == "interrupted":
         print(f"{PROG}: interrupted: {m['stopped']['message']}; wrote the partial report to {out}", file=sys.stderr)
         return 130
@@ -106,7 +111,7 @@ def main(args) -> int:
     gc, ta = m["gradient_check"], m["test_acc"]
     worst = max(r["max_rel_diff"] for r in gc["params"])
     print(f"dataset {m['dataset']['name']}: {m['dataset']['n_train']} train / {m['dataset']['n_valid']} valid / "
-          f"{m['dataset']['n_test']} test; network {' -> '.join(map(str, m['sizes']))}, {config.dtype}")
+          f"{m['dataset']['n_test']} test; network {' -> '.join(map(str, m['sizes']))}, {m['config']['dtype']}")
     print(f"gradient check: {'passed' if gc['passed'] else 'FAILED'} (max rel diff {worst:.2e})")
     print(f"after {m['epochs_done']} epochs: histories differ by at most {m['history_max_diff']:.2e}, "
           f"weights by {m['max_weight_diff'][-1]:.2e}")
@@ -118,7 +123,7 @@ def main(args) -> int:
         what, verb = {"interrupted": ("interrupted", "stopped"), "diverged": ("warning", "diverged")}.get(
             row["status"], ("warning", "was skipped"))
         print(f"{PROG}: {what}: the {dtype} rerun (--compare-dtypes) {verb}: {row['message']}; "
-              f"the {config.dtype} run is complete and written to {out}", file=sys.stderr)
+              f"the {m['config']['dtype']} run is complete and written to {out}", file=sys.stderr)
     if any(r["status"] == "interrupted" for r in rerun.values()):
         return 130
     return 0 if gc["passed"] else 1
