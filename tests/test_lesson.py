@@ -9,17 +9,19 @@ import pytest
 from scratch import MLP, NeuralNetMLP, int_to_onehot, minibatch_generator, mse_loss, sigmoid
 
 
-def test_initial_weights_are_the_books():
-    model = NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=123)
-    rng = np.random.RandomState(123)
+@pytest.mark.parametrize("seed", [123, 5])
+def test_initial_weights_are_the_books(seed):
+    model = NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=seed)
+    rng = np.random.RandomState(seed)
     np.testing.assert_array_equal(model.weight_h, rng.normal(0.0, 0.1, size=(50, 784)))
     np.testing.assert_array_equal(model.weight_out, rng.normal(0.0, 0.1, size=(10, 50)))
     np.testing.assert_array_equal(model.bias_h, np.zeros(50))
     np.testing.assert_array_equal(model.bias_out, np.zeros(10))
 
 
-def test_mlp_initialises_exactly_like_the_lesson():
-    lesson, mlp = NeuralNetMLP(784, 50, 10), MLP([784, 50, 10])
+@pytest.mark.parametrize("seed", [123, 5])
+def test_mlp_initialises_exactly_like_the_lesson(seed):
+    lesson, mlp = NeuralNetMLP(784, 50, 10, random_seed=seed), MLP([784, 50, 10], seed=seed)
     assert list(mlp.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
     for name, value in lesson.state_dict().items():
         np.testing.assert_array_equal(mlp.state_dict()[name], value)
