@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from compare.lockstep import TorchData, lockstep_steps, lockstep_train, make_twins
+from compare.lockstep import TorchData, lockstep_steps, lockstep_train, make_twins, predict_test_set
 from compare.schedule import BatchSchedule
 from compare.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy, torch_to_scratch
 from scratch import MLP, minibatch_generator, train_epoch
@@ -143,6 +143,11 @@ def test_twins_that_differ_are_reported_as_different(mnist5k):
                                                          "mse")]
     assert abs(result.history["scratch"][0]["loss"] - result.history["torch"][0]["loss"]) > 1e-3
     assert result.max_weight_diff == [max_weight_diff(twins.scratch, twins.net)] and result.max_weight_diff[0] > 1e-2
+    preds = predict_test_set(twins, mnist5k, t)
+    with torch.no_grad():
+        np.testing.assert_array_equal(preds["torch"], twins.net(t.X_test).argmax(dim=1).numpy())
+    np.testing.assert_array_equal(preds["scratch"], twins.scratch.forward(d.X_test).argmax(axis=1))
+    assert np.count_nonzero(preds["scratch"] != preds["torch"]) > 10
 
 
 @pytest.mark.parametrize("where, done", [("scratch_history_row", 1), ("torch_history_row", 1),
