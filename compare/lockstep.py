@@ -153,15 +153,23 @@ def _divergence_message(epoch: int, first: dict[str, int | None], lr: float) -> 
 
 def lockstep_train(twins: Twins, data: Dataset, epochs: int, batch_size: int, seed: int,
                    progress: Callable[[int], None] | None = None,
-                   tdata: TorchData | None = None) -> LockstepResult:
+                   tdata: TorchData | None = None, schedule: BatchSchedule | None = None) -> LockstepResult:
     """Train both twins for ``epochs`` on the same batches; ``progress(epoch)`` is called after each.
+
+    ``schedule`` is the batch order both twins consume, one ``schedule.epoch()`` per epoch and nothing
+    else drawn from it; by default ``BatchSchedule(len(data.y_train), batch_size, seed)``. Passing one
+    lets a caller see the batches training actually used.
 
     Raises ``TrainingStopped`` when a twin diverges or on Ctrl-C, carrying the finished epochs.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if schedule is None:
+        schedule = BatchSchedule(len(data.y_train), batch_size, seed)
+    elif (schedule.n, schedule.batch_size) != (len(data.y_train), batch_size):
+        raise ValueError(f"the schedule must cut {len(data.y_train)} training examples into batches of {batch_size}, "
+                         f"got {schedule.n} examples in batches of {schedule.batch_size}; build it from the same data")
     tdata = tdata or TorchData.from_dataset(data, twins.device)
-    schedule = BatchSchedule(len(data.y_train), batch_size, seed)
     result = LockstepResult()
     start = None  # (epoch, weights both twins had when that epoch began)
     try:

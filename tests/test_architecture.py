@@ -25,7 +25,7 @@ def imported_top_level_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_source_never_imports_the_other_side(package):
-    files = sorted((ROOT / package).glob("*.py"))
+    files = sorted((ROOT / package).rglob("*.py"))  # subpackages too
     assert files, f"no sources found in {package}/"
     for path in files:
         bad = imported_top_level_modules(path) & FORBIDDEN[package]
@@ -40,6 +40,19 @@ def test_importing_a_twin_loads_nothing_forbidden(package):
     assert out.stdout.strip() == "[]", f"importing {package} loaded {out.stdout.strip()}"
 
 
-def test_twin_file_names_are_symmetric():
-    assert (ROOT / "scratch" / "mlp.py").is_file() and (ROOT / "torch_impl" / "model.py").is_file()
-    assert (ROOT / "scratch" / "train.py").is_file() and (ROOT / "torch_impl" / "train.py").is_file()
+def defined_names(path: Path) -> set[str]:
+    return {node.name for node in ast.parse(path.read_text()).body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+# Each scratch file and its twin's file: what a reader puts side by side (lockstep pairs these names).
+TWIN_FILES = [("scratch/mlp.py", {"MLP"}, "torch_impl/model.py", {"build_model", "loss_function"}),
+              ("scratch/train.py", {"train_epoch", "evaluate", "history_row"},
+               "torch_impl/train.py", {"train_epoch", "evaluate", "history_row"})]
+
+
+@pytest.mark.parametrize("ours, our_names, theirs, their_names", TWIN_FILES, ids=[t[0] for t in TWIN_FILES])
+def test_twin_files_are_symmetric_and_hold_their_counterparts(ours, our_names, theirs, their_names):
+    assert our_names <= defined_names(ROOT / ours), f"{ours} lost {sorted(our_names - defined_names(ROOT / ours))}"
+    assert their_names <= defined_names(ROOT / theirs), \
+        f"{theirs} lost {sorted(their_names - defined_names(ROOT / theirs))}"

@@ -114,6 +114,27 @@ def test_paired_ratio_is_the_median_of_the_per_round_ratios():
     assert statistics.median(a) / statistics.median(b) == 1.6  # a ratio of medians mixes rounds
 
 
+def test_derived_numbers_and_targets_by_hand():
+    """Three rounds, so a ratio of medians, a constant spread or a target compared the wrong way shows
+    (the quick run times one round, where all three agree with the right answer)."""
+    from compare.bench import derived
+
+    d = derived({"flops": 6e9, "times": {"floor": [1.0, 2.0, 1.0], "scratch": [1.2, 3.0, 1.6],
+                                         "torch": [3.0, 6.0, 5.0]}})
+    assert (d["floor_s"], d["scratch_s"], d["torch_s"]) == (1.0, 1.6, 5.0)
+    assert d["scratch_gflops"] == pytest.approx(3.75) and d["torch_gflops"] == pytest.approx(1.2)
+    # per round: scratch/floor 1.2, 1.5, 1.6; torch/floor 3, 3, 5; torch/scratch 2.5, 2, 3.125
+    assert d["scratch_over_floor"] == pytest.approx(1.5) and d["torch_over_floor"] == pytest.approx(3.0)
+    assert d["torch_over_scratch"] == pytest.approx(2.5) and "lean_over_floor" not in d
+    assert d["spread"] == pytest.approx({"floor": 2.0, "scratch": 2.5, "torch": 2.0})
+
+    f64 = {"dtype": "float64", "batch_size": 100, "scratch_over_floor": 1.1, "torch_over_scratch": 2.0, "scratch_s": 3.0}
+    f32 = {"dtype": "float32", "batch_size": 100, "scratch_over_floor": 1.0, "torch_over_scratch": 2.0, "scratch_s": 1.0}
+    assert [(c["value"], c["target"], c["met"]) for c in checks([f64, f32])] == [
+        (1.1, "at most 1.2", True), (2.0, "at least 2.5", False), (3.0, "at least 1.5", True)]
+    assert [c["met"] for c in checks([f64])] == [True, False, None]
+
+
 def test_seed_network_flops_match_the_issue():
     # 784 -> 50 -> 10, batch 100, 550 steps: the five products of the lesson's step, about 8.7 GFLOP.
     per_step = 2 * 100 * (784 * 50 * 2 + 50 * 10 * 3)

@@ -62,6 +62,16 @@ def test_measured_agreement_at_every_step(measured):
     assert shapes["d_loss__d_w_h / 0.weight.grad"] == "(50, 784) float64"
 
 
+def test_a_measured_disagreement_is_flagged():
+    """Every real measurement agrees, so only a made-up one shows that a disagreement would be flagged."""
+    from compare.bridge_measure import _Measured
+
+    m = _Measured()
+    assert m.agree("off by 0.5", [1.0, 2.0], [1.0, 2.5]) == 0.5
+    assert m.agree("same", [1.0, 2.0], [1.0, 2.0]) == 0.0
+    assert [r[4] for r in m.rows] == ["**NO**", "yes"] and m.as_dict()["worst"] == "0.5"  # the worst, not the last
+
+
 def test_the_10x_trap_in_real_numbers(measured):
     t = measured["trap"]
     assert t["L"] / t["nn_mse"] == pytest.approx(10.0, abs=1e-12)

@@ -175,6 +175,13 @@ def _label_10(d):
     return rf"{re.escape(str(d / FILES['test_labels']))} has labels from 0 to 10, expected 0\.\.9 .*1 out of range"
 
 
+def _negative_label(d):
+    y = np.zeros(20, np.int8)  # signed-byte labels are accepted, so a negative one can reach the range check
+    y[[2, 5]] = -1
+    write_idx(d / FILES["train_labels"], y)
+    return rf"{re.escape(str(d / FILES['train_labels']))} has labels from -1 to 0, expected 0\.\.9 .*2 out of range"
+
+
 def _image_file_2d(d):
     write_idx(d / FILES["train_images"], np.zeros((20, 784), np.uint8))
     return rf"{re.escape(str(d / FILES['train_images']))} should hold images \(n, rows, cols\) \(3-D\), found 2-D"
@@ -206,7 +213,7 @@ def _no_examples(d):
     return r"holds no images"
 
 
-BAD_DIRS = [_labels_short, _label_10, _image_file_2d, _labels_2d, _size_mismatch, _float_images,
+BAD_DIRS = [_labels_short, _label_10, _negative_label, _image_file_2d, _labels_2d, _size_mismatch, _float_images,
             _labels_truncated_file, _no_examples]
 
 

@@ -1,13 +1,30 @@
 """Both twins, same init, same batches: the loss and every parameter agree after every step."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 
-from compare.lockstep import lockstep_steps, lockstep_train, make_twins
+from compare.lockstep import TorchData, lockstep_steps, lockstep_train, make_twins, predict_test_set
 from compare.schedule import BatchSchedule
 from compare.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy, torch_to_scratch
-from scratch import MLP, minibatch_generator
+from scratch import MLP, minibatch_generator, train_epoch
+from scratch.train import history_row as scratch_history_row
+from torch_impl.train import history_row as torch_history_row
+
+
+class RecordingSchedule(BatchSchedule):
+    """A batch schedule that keeps every epoch of batches it hands out."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.handed_out: list[list[np.ndarray]] = []
+
+    def epoch(self) -> list[np.ndarray]:
+        batches = super().epoch()
+        self.handed_out.append(batches)
+        return batches
 
 
 def test_twin_starts_from_the_scratch_weights():
@@ -59,6 +76,7 @@ def test_schedule_is_seeded_and_covers_every_example_once_per_epoch():
     e1, e2 = a.epoch(), a.epoch()
     assert all(np.array_equal(x, z) for x, z in zip(e1, b.epoch()))
     assert not all(np.array_equal(x, z) for x, z in zip(e1, e2))  # a new permutation each epoch
+    assert not np.array_equal(np.concatenate(e1), np.concatenate(BatchSchedule(1000, 100, seed=6).epoch()))
     assert sorted(np.concatenate(e1)) == list(range(1000))
     assert len(BatchSchedule(1050, 100, seed=5).epoch()) == 10  # the partial tail is dropped
 
@@ -70,16 +88,66 @@ def test_schedule_matches_the_lessons_generator_with_the_same_rng():
     assert all(np.array_equal(a, b) for a, b in zip(ours, lesson)) and len(ours) == len(lesson)
 
 
-def test_evaluation_does_not_move_the_batch_order(mnist5k):
-    """The book's evaluation shuffles with the global RNG; ours never draws from the schedule."""
+def test_training_uses_one_schedule_epoch_per_epoch_and_nothing_else(mnist5k):
+    """The book's evaluation shuffles with the training RNG, shifting every later batch. Here the
+    twins train on exactly the batches the schedule hands out, one epoch of them per epoch, and
+    nothing else (evaluation included) draws from the schedule's generator."""
+    X, y = mnist5k.X_train, mnist5k.y_train
+    schedule = RecordingSchedule(len(y), 100, seed=11)
+    untouched = copy.deepcopy(schedule)  # the same generator state, never seen by training
     twins = make_twins([784, 50, 10])
-    lockstep_train(twins, mnist5k, epochs=2, batch_size=100, seed=11)
-    expected = BatchSchedule(len(mnist5k.y_train), 100, seed=11)
-    expected.epoch(), expected.epoch()
-    fresh = BatchSchedule(len(mnist5k.y_train), 100, seed=11)
-    np.random.seed(0)  # touching the global RNG changes nothing either
-    fresh.epoch(), fresh.epoch()
-    assert np.array_equal(expected.epoch()[0], fresh.epoch()[0])
+    lockstep_train(twins, mnist5k, epochs=2, batch_size=100, seed=11, schedule=schedule)
+    expected = [untouched.epoch(), untouched.epoch()]
+    assert len(schedule.handed_out) == 2
+    for got, want in zip(schedule.handed_out, expected):
+        assert len(got) == len(want) == 35 and all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert np.array_equal(schedule.epoch()[0], untouched.epoch()[0])  # no draw after the last epoch either
+    reference = MLP([784, 50, 10])  # the scratch twin's start, stepped through exactly those batches
+    for batches in expected:
+        train_epoch(reference, ((X[i], y[i]) for i in batches), 0.1)
+    for name, value in reference.state_dict().items():
+        np.testing.assert_array_equal(twins.scratch.state_dict()[name], value, err_msg=name)
+
+
+def test_a_schedule_for_other_data_is_refused(mnist5k):
+    with pytest.raises(ValueError, match="^the schedule must cut 3500 training examples into batches of 100, "
+                                         "got 3500 examples in batches of 50; build it from the same data$"):
+        lockstep_train(make_twins([784, 8, 10]), mnist5k, epochs=1, batch_size=100, seed=1,
+                       schedule=BatchSchedule(len(mnist5k.y_train), 50, seed=1))
+    with pytest.raises(ValueError, match="got 600 examples in batches of 100"):
+        lockstep_train(make_twins([784, 8, 10]), mnist5k, epochs=1, batch_size=100, seed=1,
+                       schedule=BatchSchedule(600, 100, seed=1))
+
+
+def test_twins_that_differ_are_reported_as_different(mnist5k):
+    """The comparison must be able to see a gap: start the twin from other weights and every number
+    each side reports is that side's own, not a copy of the other's."""
+    X, y = mnist5k.X_train[:600], mnist5k.y_train[:600]
+    twins = make_twins([784, 20, 10])
+    scratch_to_torch(MLP([784, 20, 10], seed=7), twins.net)
+    steps = list(lockstep_steps(twins, X, y, BatchSchedule(len(y), 100, seed=3).epoch()))
+    *_, w_s, w_t = steps[-1]
+    assert all(abs(loss_s - loss_t) > 1e-3 for loss_s, loss_t, _, _ in steps)
+    assert max(np.abs(w_s[k] - w_t[k]).max() for k in w_s) > 1e-2
+    for name, value in torch_state_numpy(twins.net).items():
+        np.testing.assert_array_equal(w_t[name], value, err_msg=name)
+        np.testing.assert_array_equal(w_s[name], twins.scratch.state_dict()[name], err_msg=name)
+
+    twins = make_twins([784, 20, 10])
+    scratch_to_torch(MLP([784, 20, 10], seed=7), twins.net)
+    result = lockstep_train(twins, mnist5k, epochs=1, batch_size=100, seed=3)
+    d, t = mnist5k, TorchData.from_dataset(mnist5k, twins.device)
+    assert result.history["scratch"] == [scratch_history_row(1, twins.scratch, d.X_train, d.y_train, d.X_valid,
+                                                             d.y_valid)]
+    assert result.history["torch"] == [torch_history_row(1, twins.net, t.X_train, t.y_train, t.X_valid, t.y_valid,
+                                                         "mse")]
+    assert abs(result.history["scratch"][0]["loss"] - result.history["torch"][0]["loss"]) > 1e-3
+    assert result.max_weight_diff == [max_weight_diff(twins.scratch, twins.net)] and result.max_weight_diff[0] > 1e-2
+    preds = predict_test_set(twins, mnist5k, t)
+    with torch.no_grad():
+        np.testing.assert_array_equal(preds["torch"], twins.net(t.X_test).argmax(dim=1).numpy())
+    np.testing.assert_array_equal(preds["scratch"], twins.scratch.forward(d.X_test).argmax(axis=1))
+    assert np.count_nonzero(preds["scratch"] != preds["torch"]) > 10
 
 
 @pytest.mark.parametrize("where, done", [("scratch_history_row", 1), ("torch_history_row", 1),
@@ -118,4 +186,29 @@ def test_ctrl_c_keeps_only_whole_epochs_and_their_weights(mnist5k, monkeypatch, 
     for name, value in reference.scratch.state_dict().items():
         np.testing.assert_array_equal(twins.scratch.state_dict()[name], value)
     for name, value in reference.net.state_dict().items():
+        assert torch.equal(twins.net.state_dict()[name], value), name
+
+
+def test_an_epoch_recorded_for_one_twin_only_is_dropped_and_its_weights_rolled_back():
+    """Ctrl-C can land between the appends that record an epoch (a signal is handled between any two
+    bytecodes): what is kept is the epochs both twins and the weight gap recorded, and the weights the
+    first unrecorded epoch started from."""
+    from compare.lockstep import LockstepResult, _keep_finished_epochs, _snapshot
+
+    twins = make_twins([6, 4, 3], seed=2)
+    start = _snapshot(twins)
+    for value in twins.scratch.state_dict().values():
+        value += 1.0  # the weights some unrecorded epoch 2 left behind
+    with torch.no_grad():
+        for p in twins.net.parameters():
+            p += 1.0
+    result = LockstepResult()
+    result.history["scratch"] += [{"epoch": 1}, {"epoch": 2}]
+    result.history["torch"] += [{"epoch": 1}, {"epoch": 2}]
+    result.max_weight_diff.append(0.0)
+    _keep_finished_epochs(twins, result, (2, start))
+    assert result.history == {"scratch": [{"epoch": 1}], "torch": [{"epoch": 1}]} and result.epochs_done == 1
+    for name, value in start[0].items():
+        np.testing.assert_array_equal(twins.scratch.state_dict()[name], value)
+    for name, value in start[1].items():
         assert torch.equal(twins.net.state_dict()[name], value), name
