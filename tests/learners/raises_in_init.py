@@ -29,7 +29,7 @@ class NeuralNetMLP:
 
         self.weight_h = rng.normal(
             loc=0.0, scale=0.1, size=(num_hidden, num_features))
-        self.bias_h = np.zeros(num_hidden).reshape(num_features)  # the mistake: num_hidden values, not num_features
+        self.bias_h = np.reshape(np.zeros(num_hidden), (num_features,))  # the mistake: num_hidden values, not num_features
 
         # output
         self.weight_out = rng.normal(
