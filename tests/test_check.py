@@ -5,6 +5,8 @@ subprocess, as a learner runs it.
 """
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +268,43 @@ def test_help_says_that_loading_a_file_runs_its_code(capsys):
     assert e.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "Loading a file runs its code, as pytest does" in text and "exit codes: 0" in text
+
+
+# --- the README's code, run as a learner would --------------------------------------------------------
+
+def readme_block(after: str) -> str:
+    """The first Python block after the text ``after`` in the README's section on checking your own class."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Check your own NeuralNetMLP"):]
+    start = section.index("```python\n", section.index(after)) + len("```python\n")
+    return section[start:section.index("```", start)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_readmes_ten_line_adapter_makes_w1_b1_w2_b2_checkable(tmp_path, mnist5k, dtype):
+    (tmp_path / "my_two_layer_net.py").write_text((LEARNERS / "other_names.py").read_text())
+    (tmp_path / "adapter.py").write_text(readme_block("A class with other names"))
+    target = load_target(str(tmp_path / "adapter.py"))
+    report = check_backprop(target.cls, file=target.file, data=mnist5k, epochs=1, dtype=dtype)
+    assert report.passed, report.table()
+
+
+def test_the_readmes_test_my_mlp_passes_for_the_books_class(tmp_path):
+    (tmp_path / "my_mlp.py").write_text((LEARNERS / "book_mlp.py").read_text())
+    (tmp_path / "test_my_mlp.py").write_text(readme_block("A complete `test_my_mlp.py`"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_mlp.py"],
+                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout + r.stderr
+
+
+def test_read_only_properties_are_checked_in_float64_and_refused_a_float32_cast(tmp_path, mnist5k):
+    (tmp_path / "my_two_layer_net.py").write_text((LEARNERS / "other_names.py").read_text())
+    without_setters = re.sub(r", lambda self, v: setattr\(self\.net, \"\w+\", v\)\)", ")",
+                             readme_block("A class with other names"))
+    assert "setattr" not in without_setters
+    (tmp_path / "read_only.py").write_text(without_setters)
+    target = load_target(str(tmp_path / "read_only.py"))
+    assert check_backprop(target.cls, file=target.file, data=mnist5k, epochs=0).passed
+    with pytest.raises(CannotCheck, match=r"NeuralNetMLP\.weight_h cannot be set, so it cannot be cast to float32"):
+        check_backprop(target.cls, file=target.file, data=mnist5k, epochs=0, dtype="float32")

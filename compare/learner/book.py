@@ -20,7 +20,7 @@ import numpy as np
 
 from scratch.losses import onehot
 
-from .blame import call
+from .blame import CannotCheck, call
 from .returns import as_array, as_tuple
 
 PARAMS = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
@@ -74,7 +74,11 @@ class BookLearner:
         for name in PARAMS.values():  # the learner's code runs in the check's dtype, on their own attributes
             value = getattr(obj, name)
             if value.dtype != self.dtype:
-                setattr(obj, name, value.astype(self.dtype))
+                try:
+                    setattr(obj, name, value.astype(self.dtype))
+                except AttributeError:  # a property without a setter
+                    raise CannotCheck(f"{type(obj).__name__}.{name} cannot be set, so it cannot be cast to "
+                                      f"{self.dtype}; give the property a setter") from None
         self.shapes = {name: getattr(obj, name).shape for name in PARAMS.values()}
         self.param_names = dict(PARAMS)
         cls = type(obj)
@@ -169,7 +173,8 @@ class BookLearner:
         """Their original arrays, with their original values, back on their attributes."""
         for name, (array, values) in saved.items():
             array[...] = values
-            setattr(self.obj, name, array)
+            if getattr(self.obj, name) is not array:  # their code rebound it; a property may have no setter
+                setattr(self.obj, name, array)
 
 
 def squared_error(a_out: np.ndarray, y: np.ndarray) -> float:
