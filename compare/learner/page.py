@@ -64,8 +64,8 @@ def _intermediates(report: CheckReport) -> list:
              r.verdict if r.comparison.passed else f"**{r.verdict}**", sci(r.comparison.max_abs_diff),
              sci(r.comparison.max_rel_diff)] for r in report.intermediates]
     return ["Each value your class hands over, under your own name, against the twin's on the same weights and "
-            "batch (for the gradients: autograd's `loss.backward()`). *exact*: equal to the last bit; *close*: within "
-            "the tolerance for " + report.dtype + ".",
+            "batch (for the gradients: autograd's `loss.backward()`). **exact**: equal to the last bit; **close**: "
+            "within the tolerance for " + report.dtype + ".",
             Table(["your name", "what", "shape", "verdict", "max abs diff", "max rel diff"], rows, align="lllrrr")]
 
 
