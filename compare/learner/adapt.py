@@ -45,8 +45,9 @@ class Subject:
 def constructor_calls(sig: inspect.Signature, sizes: tuple[int, int, int], seed: int, dtype) -> list[tuple]:
     """The ``(args, kwargs)`` tried, in order, that ``sig`` accepts."""
     features, hidden, classes = sizes
+    tries: list[tuple[tuple, dict]]
     if "sizes" in sig.parameters:  # the project's contract: MLP(sizes, activation, loss, seed, dtype)
-        kwargs = {"sizes": list(sizes)}
+        kwargs: dict = {"sizes": list(sizes)}
         kwargs.update({k: v for k, v in (("seed", seed), ("dtype", dtype)) if k in sig.parameters})
         tries = [((), kwargs)]
     else:
@@ -115,7 +116,7 @@ def _book(obj, file, dtype, features: int, classes: int) -> BookLearner:
         if arrays[a].ndim != 1:
             raise CannotCheck(f"{name}.{a} has shape {arrays[a].shape}; expected a 1-D bias like np.zeros(n)")
     hidden, n_out = arrays["bias_h"].shape[0], arrays["bias_out"].shape[0]
-    layout = {"bias_h": "out_in", "bias_out": "out_in",
+    layout: dict[str, str | None] = {"bias_h": "out_in", "bias_out": "out_in",
               "weight_out": layout_of(arrays["weight_out"].shape, n_out, hidden),
               "weight_h": layout_of(arrays["weight_h"].shape, hidden, None)}
     if layout["weight_h"] is None or layout["weight_out"] is None:
@@ -134,7 +135,7 @@ def _book(obj, file, dtype, features: int, classes: int) -> BookLearner:
                               f"{method}({', '.join(params)}); expected {BOOK_SHAPE}") from None
         except ValueError:  # no signature to read (a builtin): let the call itself decide
             pass
-    return BookLearner(obj, file, dtype, layout, (n_in, hidden, n_out))
+    return BookLearner(obj, file, dtype, {k: v for k, v in layout.items() if v}, (n_in, hidden, n_out))
 
 
 def subject(obj, file: str | None, sizes: tuple[int, int, int], seed: int, dtype) -> Subject:

@@ -164,7 +164,7 @@ def _training(report: CheckReport, subj, data: Dataset, epochs: int, batch_size:
         report.stage("training", "FAIL", f"parted at epoch {p['epoch']}, step {p['step']}: {p['param']} differs by "
                      f"{p['max_abs_diff']:.2g}")
     else:
-        acc = {side: float(np.mean(pred == data.y_test)) for side, pred in result.predictions.items()}
+        acc = {side: float(np.mean(pred == data.y_test)) for side, pred in (result.predictions or {}).items()}
         report.stage("training", "ok", f"{result.epochs_done} epochs x {result.steps_per_epoch} steps beside "
                      f"optim.SGD: weights at most {result.largest_gap:.2g} apart (tolerance rtol {rtol:g}); test "
                      f"accuracy yours {acc['scratch']:.4f}, twin {acc['torch']:.4f}")

@@ -82,6 +82,7 @@ def _load_file(path: Path):
         return _load_package_file(path, ".".join(parts))
     name = MODULE_PREFIX + re.sub(r"\W", "_", path.stem)
     spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None  # a .py file always has a source loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # inspect.getsource and dataclasses find the module here
     try:
@@ -136,8 +137,8 @@ def load_target(text: str) -> Target:
     if name is not None:
         cls = getattr(module, name, None)
         if cls is None:
-            found = ", ".join(c.__name__ for c in candidates(module)) or "no class with forward and backward"
-            raise CannotCheck(f"{where} has no {name!r}; found: {found}")
+            listed = ", ".join(c.__name__ for c in candidates(module)) or "no class with forward and backward"
+            raise CannotCheck(f"{where} has no {name!r}; found: {listed}")
         if not inspect.isclass(cls):
             raise CannotCheck(f"{where}:{name} is a {type(cls).__name__}, expected a class (or pass an instance "
                               f"to compare.check_backprop)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+from typing import Any
 
 import torch_impl
 from torch_impl import build_model
@@ -29,7 +30,7 @@ def quote(fn, label: str | None = None) -> Code:
         lines, start = inspect.getsourcelines(fn)
         file = inspect.getsourcefile(fn) or "?"
     except (OSError, TypeError):
-        return Code("(source not available)", label or getattr(fn, "__qualname__", "?"))
+        return Code("(source not available)", label or str(getattr(fn, "__qualname__", "?")))
     return Code(textwrap.dedent("".join(lines)), f"{shown(file)}:{start} {label or fn.__qualname__}")
 
 
@@ -82,7 +83,7 @@ def _gradients(report: CheckReport) -> list:
     return blocks
 
 
-def _code(report: CheckReport, cls: type | None) -> list:
+def _code(report: CheckReport, cls: Any) -> list:
     if cls is None:
         return ["Your class could not be quoted."]
     net = build_model(report.sizes or (784, 50, 10), "sigmoid", "mse")

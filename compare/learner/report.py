@@ -8,6 +8,7 @@ its figures, with the learner's class on the "scratch" side.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,11 +39,12 @@ def run_metrics(report: CheckReport, data: Dataset) -> dict | None:
     if t is None or not t.history["scratch"]:
         return None
     gc = report.gradient_check.as_dict() if report.gradient_check else {"params": [], "passed": False}
-    m = {"status": "complete" if t.predictions is not None else "diverged", "epochs_done": t.epochs_done,
-         "config": settings(report), "sizes": list(report.sizes), "dataset": data.summary(), "gradient_check": gc,
-         "gradient_check_batch": 0, "history": t.history, "history_max_diff": _history_max_diff(t.history),
-         "max_weight_diff": t.max_weight_diff, "threads": {"numpy": "-", "torch": "-"}, "timing": {"phases": {}},
-         "versions": {}, "class_names": CLASS_NAMES[data.name]}
+    m: dict[str, Any] = {
+        "status": "complete" if t.predictions is not None else "diverged", "epochs_done": t.epochs_done,
+        "config": settings(report), "sizes": list(report.sizes), "dataset": data.summary(), "gradient_check": gc,
+        "gradient_check_batch": 0, "history": t.history, "history_max_diff": _history_max_diff(t.history),
+        "max_weight_diff": t.max_weight_diff, "threads": {"numpy": "-", "torch": "-"}, "timing": {"phases": {}},
+        "versions": {}, "class_names": CLASS_NAMES[data.name]}
     if t.stopped:
         m["stopped"] = {"message": t.stopped}
     if t.predictions is not None:
@@ -60,6 +62,7 @@ def run_metrics(report: CheckReport, data: Dataset) -> dict | None:
 def render_figures(report: CheckReport, m: dict, data: Dataset) -> dict:
     """``{file name: Figure}``: the run report's training figures for the check's training."""
     t = report.training
+    assert t is not None  # run_metrics made m from it
     figs = {"training.png": plots.plot_training(
         m["history"], m["max_weight_diff"], "mse",
         title=f"your {report.class_name} (solid) and the twin (dashed): {' → '.join(map(str, report.sizes))}, "
