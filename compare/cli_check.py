@@ -69,15 +69,20 @@ def main(args) -> int:
     except CannotCheck as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
+    out = getattr(args, "out", None) or Path("runs") / time.strftime("check-%Y%m%d-%H%M%S")
+    created = not out.exists()
+    out = prepare_out_dir(out, args.overwrite)  # a bad --out fails before any check runs
     try:
+        data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, dtype=args.dtype, data=data)
-    except CannotCheck as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    out = getattr(args, "out", None) or Path("runs") / time.strftime("check-%Y%m%d-%H%M%S")
-    out = prepare_out_dir(out, args.overwrite)
+    except BaseException as e:
+        if created and not any(out.iterdir()):  # nothing written yet: leave no trace
+            out.rmdir()
+        if isinstance(e, CannotCheck):
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return 2
+        raise
     write_report(report, out, data, target.cls)
     if args.json is not None:
         write_json(args.json, report.as_dict())

@@ -207,8 +207,7 @@ def test_training_parts_at_the_first_step_naming_the_parameter(mnist5k):
 
 
 def test_a_right_class_trains_in_lockstep_at_float64_rounding(mnist5k):
-    report = check("book_mlp.py", mnist5k, epochs=1)
-    t = report.training
+    t = (report := check("book_mlp.py", mnist5k, epochs=1)).training
     assert report.passed and t.parted is None and t.epochs_done == 1, report.table()
     assert 0 < t.largest_gap < 1e-14 and t.max_weight_diff[0] < 1e-14
     assert len(t.step_loss["scratch"]) == len(t.step_loss["torch"]) == t.steps_per_epoch == 35
@@ -249,6 +248,7 @@ def test_cli_a_file_that_cannot_load_exits_2_in_one_line_and_writes_nothing(tmp_
     r = run_cli("tests/learners/syntax_error.py", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("mlp-compare: error: tests/learners/syntax_error.py:")
+    assert main(["check", str(LEARNERS / "other_constructor.py"), "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
 
 
