@@ -7,9 +7,10 @@ checks, lockstep training, plots, reports and the CLI (``python -m compare`` / `
 from .data import Dataset, load_dataset
 from .gradcheck import GradientReport, assert_gradients_match, check_gradients
 from .idx import DataError, read_idx
+from .learner import assert_backprop_matches, check_backprop
 from .lockstep import lockstep_train, make_twins
 from .tolerances import TOLERANCES, compare_arrays
 
-__all__ = ["DataError", "Dataset", "GradientReport", "TOLERANCES", "assert_gradients_match", "check_gradients",
-           "compare_arrays",
+__all__ = ["DataError", "Dataset", "GradientReport", "TOLERANCES", "assert_backprop_matches", "assert_gradients_match",
+           "check_backprop", "check_gradients", "compare_arrays",
            "load_dataset", "lockstep_train", "make_twins", "read_idx"]

@@ -60,7 +60,7 @@ def seed_value(text: str) -> int:
     return value
 
 
-COMMANDS = ("run", "gradcheck", "lesson", "bench")  # each has a module compare/cli_<name>.py with add_parser(sub) and main(args)
+COMMANDS = ("run", "gradcheck", "lesson", "bench", "check")  # each has a module compare/cli_<name>.py with add_parser(sub) and main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ Lesson: ``NeuralNetMLP.backward`` is what is being checked; ``loss.backward()`` 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -30,8 +31,15 @@ import torch
 from torch_impl import build_model, loss_function
 
 from .diagnosis import diagnose
-from .finite_differences import (FULL_FD_LIMIT, Probe, directional_check, fd_coords, finite_difference_check,
-                                 probe_disagreements, reference_model)
+from .finite_differences import (
+    FULL_FD_LIMIT,
+    Probe,
+    directional_check,
+    fd_coords,
+    finite_difference_check,
+    probe_disagreements,
+    reference_model,
+)
 from .tolerances import Comparison, compare_arrays, tolerance
 from .transfer import TORCH_DTYPES, scratch_to_torch
 
@@ -206,7 +214,9 @@ def check_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | None 
     disputed = [r.name for r in rows if not r.autograd.passed and np.shape(manual.get(r.name)) == r.shape]
     report.probes = probe_disagreements(ref, X64, y64, manual, auto, disputed, scales, fd_rtol, loss0)
     if not report.passed:
-        report.diagnosis = diagnose(model, X, y, manual, auto, true_grads, report)
+        # The findings name parameters as the model's own code does, in their words and in their params.
+        report.diagnosis = [dataclasses.replace(f, params=[report.label(n) for n in f.params])
+                            for f in diagnose(model, X, y, manual, auto, true_grads, report)]
     return report
 
 

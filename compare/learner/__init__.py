@@ -1,0 +1,25 @@
+"""A learner's own NumPy MLP, checked against its PyTorch twin: ``mlp-compare check my_mlp.py``.
+
+What lives here, one concept per module:
+- ``load``: import ``PATH.py[:NAME]`` or ``MODULE[:NAME]`` and find the class with ``forward`` and ``backward``;
+- ``blame``: whose fault an error is; the learner's exceptions as one line with their file and line;
+- ``adapt``, ``book``, ``project``: build the class and see it through the ``scratch.MLP`` contract (the
+  book's ``NeuralNetMLP`` shape, weights (out, in) or (in, out); or the contract itself);
+- ``returns``: what their methods return, checked (arity, arrays, shapes, NaN);
+- ``contract``, ``mistakes``, ``purity``: forward, intermediates, the three-opinion gradient check in their
+  names, the learners' own mistakes, purity and repeatability;
+- ``train``: their class trained in lockstep with the twin and ``optim.SGD``;
+- ``result``, ``check``: the ``CheckReport`` and ``check_backprop`` / ``assert_backprop_matches``;
+- ``report``: the HTML and Markdown report, built from the run report's pieces.
+
+Imports: ``scratch``, ``torch_impl`` and compare's lower modules (data, schedule, tolerances, transfer,
+lockstep, gradcheck, diagnosis, teaching, io) and the renderers that import no twin (report, html,
+markdown, plots). Never ``cli`` or ``run``.
+"""
+
+from .blame import CannotCheck, LearnerRaised
+from .check import assert_backprop_matches, check_backprop
+from .load import load_target
+from .result import CheckReport
+
+__all__ = ["CannotCheck", "CheckReport", "LearnerRaised", "assert_backprop_matches", "check_backprop", "load_target"]

@@ -1,0 +1,159 @@
+"""Which kind of class did the learner write? Build it, recognise it, wrap it.
+
+Duck typing, in this order:
+1. **the book's shape**: ``weight_h``, ``bias_h``, ``weight_out``, ``bias_out``; ``forward(x)``;
+   ``backward(x, a_h, a_out, y)``. Weights stored (out, in) as in the book or (in, out) as many tutorials
+   do, told apart by their shapes (``bias_h`` gives the hidden width, ``bias_out`` the classes).
+2. **the project's contract** (``scratch.MLP``'s), any depth.
+Anything else is one line listing what the class has and what is expected, pointing to the README's
+ten-line adapter. A class is constructed the book's way, ``NeuralNetMLP(num_features=784, num_hidden=50,
+num_classes=10, random_seed=123)``, by keyword or by position; an instance is taken as it is (a deep copy).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+
+from .blame import CannotCheck, call
+from .book import PARAMS, BookLearner, layout_of
+from .project import CONTRACT, ProjectLearner
+
+Learner = Union[BookLearner, ProjectLearner]
+README_SECTION = "README, 'Check your own NeuralNetMLP'"
+BOOK_SHAPE = ("the book's weight_h, bias_h, weight_out, bias_out with forward(x) -> (a_h, a_out) and "
+              "backward(x, a_h, a_out, y) -> (d_w_out, d_b_out, d_w_h, d_b_h)")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What is checked: the learner's class name and file, and a maker of fresh adapted instances.
+
+    Every check gets its own instance from ``make()``, so a backward that changes the weights or keeps
+    state cannot spoil the checks after it.
+    """
+
+    class_name: str
+    file: str | None
+    make: Callable[[], Learner]
+
+
+def constructor_calls(sig: inspect.Signature, sizes: tuple[int, int, int], seed: int, dtype) -> list[tuple]:
+    """The ``(args, kwargs)`` tried, in order, that ``sig`` accepts."""
+    features, hidden, classes = sizes
+    tries: list[tuple[tuple, dict]]
+    if "sizes" in sig.parameters:  # the project's contract: MLP(sizes, activation, loss, seed, dtype)
+        kwargs: dict = {"sizes": list(sizes)}
+        kwargs.update({k: v for k, v in (("seed", seed), ("dtype", dtype)) if k in sig.parameters})
+        tries = [((), kwargs)]
+    else:
+        tries = [((), dict(num_features=features, num_hidden=hidden, num_classes=classes, random_seed=seed)),
+                 ((features, hidden, classes, seed), {}), ((features, hidden, classes), {})]
+    fits = []
+    for args, kwargs in tries:
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError:
+            continue
+        fits.append((args, kwargs))
+    return fits
+
+
+def construct(cls: type, file: str | None, sizes: tuple[int, int, int], seed: int, dtype):
+    """``cls`` built the book's way (or the contract's), or ``CannotCheck`` quoting both signatures."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        sig = None
+    fits = constructor_calls(sig, sizes, seed, np.dtype(dtype).name) if sig is not None else []
+    if not fits:
+        f, h, c = sizes
+        raise CannotCheck(f"cannot construct {cls.__name__}: we call {cls.__name__}(num_features={f}, num_hidden={h}, "
+                          f"num_classes={c}, random_seed={seed}) (or with those values by position), but its "
+                          f"constructor is {cls.__name__}{sig if sig is not None else '(?)'}; give it the book's "
+                          f"signature, or build it yourself and pass the instance to compare.check_backprop")
+    args, kwargs = fits[0]
+    return call(file, "__init__", cls, *args, **kwargs)
+
+
+def describe(obj) -> str:
+    """What ``obj`` has, for an error: its arrays with their shapes, then its public methods."""
+    arrays = [f"{k} {tuple(v.shape)}" for k, v in vars(obj).items() if isinstance(v, np.ndarray)] \
+        if hasattr(obj, "__dict__") else []
+    others = [k for k, v in (vars(obj).items() if hasattr(obj, "__dict__") else ())
+              if not isinstance(v, np.ndarray) and not k.startswith("_")]
+    methods = [f"{k}()" for k, v in inspect.getmembers(type(obj), callable) if not k.startswith("_")]
+    return ", ".join(arrays + others + methods) or "nothing public"
+
+
+def recognise(obj, file: str | None, dtype, features: int, classes: int) -> Learner:
+    """Wrap ``obj`` in the adapter its attributes call for, or ``CannotCheck`` saying what it has."""
+    name = type(obj).__name__
+    if all(hasattr(obj, a) for a in PARAMS.values()):
+        return _book(obj, file, dtype, features, classes)
+    if all(hasattr(obj, a) for a in CONTRACT):
+        learner = ProjectLearner(obj, file)
+        if (learner.sizes[0], learner.sizes[-1]) != (features, classes):
+            raise CannotCheck(f"{name} has sizes {list(learner.sizes)}; the check feeds it {features}-pixel digits "
+                              f"of {classes} classes: build it with sizes [{features}, ..., {classes}]")
+        return learner
+    raise CannotCheck(f"{name} has {describe(obj)}; expected {BOOK_SHAPE}, or the scratch.MLP contract "
+                      f"({', '.join(CONTRACT)}); other names need a ten-line adapter: see the {README_SECTION}")
+
+
+def _book(obj, file, dtype, features: int, classes: int) -> BookLearner:
+    name = type(obj).__name__
+    arrays = {a: getattr(obj, a) for a in PARAMS.values()}
+    for a, v in arrays.items():
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiu":
+            raise CannotCheck(f"{name}.{a} is a {type(v).__name__}; expected a NumPy float array (as the book "
+                              f"makes with rng.normal and np.zeros)")
+    for a in ("bias_h", "bias_out"):
+        if arrays[a].ndim != 1:
+            raise CannotCheck(f"{name}.{a} has shape {arrays[a].shape}; expected a 1-D bias like np.zeros(n)")
+    hidden, n_out = arrays["bias_h"].shape[0], arrays["bias_out"].shape[0]
+    layout: dict[str, str | None] = {"bias_h": "out_in", "bias_out": "out_in",
+              "weight_out": layout_of(arrays["weight_out"].shape, n_out, hidden),
+              "weight_h": layout_of(arrays["weight_h"].shape, hidden, None)}
+    if layout["weight_h"] is None or layout["weight_out"] is None:
+        shapes = ", ".join(f"{a} {tuple(v.shape)}" for a, v in arrays.items())
+        raise CannotCheck(f"{name}'s shapes do not fit together: {shapes}; expected weight_h (num_hidden, "
+                          f"num_features) and weight_out (num_classes, num_hidden), or both transposed")
+    n_in = arrays["weight_h"].shape[1 if layout["weight_h"] == "out_in" else 0]
+    if (n_in, n_out) != (features, classes):
+        raise CannotCheck(f"{name} takes {n_in} features and has {n_out} outputs; the check feeds it {features}-pixel "
+                          f"digits of {classes} classes: build it with num_features={features}, num_classes={classes}")
+    for method, params in (("forward", ("x",)), ("backward", ("x", "a_h", "a_out", "y"))):
+        try:
+            inspect.signature(getattr(obj, method)).bind(*params)
+        except TypeError:
+            raise CannotCheck(f"{name}.{method}{inspect.signature(getattr(obj, method))} cannot be called as "
+                              f"{method}({', '.join(params)}); expected {BOOK_SHAPE}") from None
+        except ValueError:  # no signature to read (a builtin): let the call itself decide
+            pass
+    return BookLearner(obj, file, dtype, {k: v for k, v in layout.items() if v}, (n_in, hidden, n_out))
+
+
+def subject(obj, file: str | None, sizes: tuple[int, int, int], seed: int, dtype) -> Subject:
+    """The ``Subject`` for a class (built the book's way for each check) or an instance (deep-copied)."""
+    features, _, classes = sizes
+    if inspect.isclass(obj):
+        def make() -> Learner:
+            return recognise(construct(obj, file, sizes, seed, dtype), file, dtype, features, classes)
+        name = obj.__name__
+    else:
+        try:
+            original = copy.deepcopy(obj)
+        except Exception as e:  # an attribute that cannot be copied: say which kind
+            raise CannotCheck(f"cannot copy your {type(obj).__name__} instance ({type(e).__name__}: {e}); pass "
+                              f"the class instead") from None
+
+        def make() -> Learner:
+            return recognise(copy.deepcopy(original), file, dtype, features, classes)
+        name = type(obj).__name__
+    make()  # fail now, in one line, before any data is loaded
+    return Subject(name, file, make)

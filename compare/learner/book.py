@@ -1,0 +1,183 @@
+"""The book's ``NeuralNetMLP`` shape, seen through the ``scratch.MLP`` contract so the checks can take it.
+
+The learner's class keeps ``weight_h``, ``bias_h``, ``weight_out``, ``bias_out`` and has
+``forward(x) -> (a_h, a_out)`` and ``backward(x, a_h, a_out, y) -> (d_w_out, d_b_out, d_w_h, d_b_h)``.
+``BookLearner`` adds what ``compare.gradcheck.check_gradients`` reads: ``sizes``, ``activation``,
+``loss_name``, ``dtype``, ``state_dict()`` (their live arrays under ``nn.Sequential``'s keys, a transposed
+view of each weight stored ``(in, out)``), ``loss(X, y)`` and ``gradients(X, y)`` (their forward and
+backward, mapped to ``"2.weight"``, ``"2.bias"``, ``"0.weight"``, ``"0.bias"``).
+
+Lesson: ``NeuralNetMLP`` in "Implementing a Multi-Layer NN"; its ``backward`` returns the output layer first.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+
+import numpy as np
+
+from scratch.losses import onehot
+
+from .blame import CannotCheck, call
+from .returns import as_array, as_tuple
+
+PARAMS = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
+RETURN_ORDER = ("2.weight", "2.bias", "0.weight", "0.bias")   # the order backward returns its gradients in
+DEFAULT_GRADIENT_NAMES = ("d_w_out", "d_b_out", "d_w_h", "d_b_h")
+DEFAULT_OUTPUT_NAMES = ("a_h", "a_out")
+
+
+def returned_names(fn, n: int, default: tuple[str, ...]) -> tuple[str, ...]:
+    """The variable names of ``fn``'s last ``return a, b, ...`` of ``n`` plain names, read from its source.
+
+    So a table can say ``d_loss__dw_out`` where the learner wrote ``d_loss__dw_out``; ``default`` when the
+    source cannot be read or returns expressions.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return default
+    for node in reversed([r for r in ast.walk(tree) if isinstance(r, ast.Return)]):
+        elts = getattr(node.value, "elts", None)
+        if elts and len(elts) == n and all(isinstance(e, ast.Name) for e in elts):
+            names = tuple(e.id for e in elts)
+            return names if len(set(names)) == n else default
+    return default
+
+
+def layout_of(shape: tuple[int, ...], n_out: int, n_in: int | None) -> str | None:
+    """``"out_in"`` or ``"in_out"`` for a weight of ``shape`` with ``n_out`` outputs; None if neither fits."""
+    if len(shape) != 2:
+        return None
+    if shape[0] == n_out and (n_in is None or shape[1] == n_in):
+        return "out_in"       # the book's and nn.Linear's layout; also the guess when a square weight is ambiguous
+    if shape[1] == n_out and (n_in is None or shape[0] == n_in):
+        return "in_out"
+    return None
+
+
+class BookLearner:
+    """A learner's book-shaped instance behind the ``scratch.MLP`` gradient contract.
+
+    ``layout`` maps each parameter name to how it is stored; biases are always ``"out_in"``.
+    """
+
+    kind = "book"
+    activation = "sigmoid"
+    loss_name = "mse"
+
+    def __init__(self, obj, file: str | None, dtype, layout: dict[str, str], sizes: tuple[int, int, int]):
+        self.obj, self.file, self.dtype = obj, file, np.dtype(dtype)
+        self.layout, self.sizes = layout, sizes
+        for name in PARAMS.values():  # the learner's code runs in the check's dtype, on their own attributes
+            value = getattr(obj, name)
+            if value.dtype != self.dtype:
+                try:
+                    setattr(obj, name, value.astype(self.dtype))
+                except AttributeError:  # a property without a setter
+                    raise CannotCheck(f"{type(obj).__name__}.{name} cannot be set, so it cannot be cast to "
+                                      f"{self.dtype}; give the property a setter") from None
+        self.shapes = {name: getattr(obj, name).shape for name in PARAMS.values()}
+        self.param_names = dict(PARAMS)
+        cls = type(obj)
+        self.output_labels = dict(zip(("a_h", "a_out"), returned_names(cls.forward, 2, DEFAULT_OUTPUT_NAMES)))
+        self.gradient_labels = dict(zip(RETURN_ORDER, returned_names(cls.backward, 4, DEFAULT_GRADIENT_NAMES)))
+
+    @property
+    def class_name(self) -> str:
+        return type(self.obj).__name__
+
+    @property
+    def storage(self) -> str:
+        """``"out_in"``, ``"in_out"`` or ``"mixed"``: how both weight matrices are stored."""
+        kinds = {self.layout["weight_h"], self.layout["weight_out"]}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+    # --- the learner's arrays -----------------------------------------------------------------
+
+    def params(self) -> dict[str, np.ndarray]:
+        """``{learner's name: their live array}``, as they store it."""
+        return {name: getattr(self.obj, name) for name in PARAMS.values()}
+
+    def orient(self, key: str, array: np.ndarray) -> np.ndarray:
+        """An array in the twin's layout for ``key``, turned into the learner's layout (and back: it is a transpose)."""
+        return array.T if self.layout[PARAMS[key]] == "in_out" else array
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Their live arrays under ``nn.Sequential``'s keys, (out, in): a transposed view where stored (in, out)."""
+        return {key: self.orient(key, getattr(self.obj, name)) for key, name in PARAMS.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for key, target in self.state_dict().items():
+            target[...] = state[key]
+
+    # --- their forward and backward, checked on the way out -----------------------------------
+
+    def forward(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """``{"a_h": (B, H), "a_out": (B, C)}`` from their ``forward(X)``."""
+        names = tuple(self.output_labels.values())
+        a_h, a_out = as_tuple(call(self.file, "forward", self.obj.forward, X), "forward", names)
+        n, (_, hidden, classes) = X.shape[0], self.sizes
+        return {"a_h": as_array(a_h, "forward", names[0], (n, hidden), self.dtype),
+                "a_out": as_array(a_out, "forward", names[1], (n, classes), self.dtype)}
+
+    def backward(self, X: np.ndarray, outputs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+        """Their ``backward(X, a_h, a_out, y)``, as ``{key: gradient in the twin's layout}`` in state-dict order."""
+        names = tuple(self.gradient_labels.values())
+        value = call(self.file, "backward", self.obj.backward, X, outputs["a_h"], outputs["a_out"], y)
+        grads = {}
+        for key, g, label in zip(RETURN_ORDER, as_tuple(value, "backward", names), names):
+            name = PARAMS[key]
+            grads[key] = self.orient(key, as_array(g, "backward", label, self.shapes[name], self.dtype, name,
+                                                   self.layout[name]))
+        return {key: grads[key] for key in PARAMS}
+
+    def gradients(self, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """Forward then backward; the weights are put back afterwards, whatever their backward did to them."""
+        saved = self.snapshot()
+        try:
+            return self.backward(X, self.forward(X), y)
+        finally:
+            self.restore(saved)
+
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """L = squared error summed over classes, mean over examples, from their ``a_out``."""
+        return squared_error(self.forward(X)["a_out"], y)
+
+    def probabilities(self, X: np.ndarray) -> np.ndarray:
+        return self.forward(X)["a_out"]
+
+    def twin_outputs(self, net, Xt) -> dict:
+        """The twin's tensors that stand beside ``forward``'s: the hidden sigmoid's output and the network's."""
+        return {"a_h": net[1](net[0](Xt)), "a_out": net(Xt)}
+
+    # --- training -----------------------------------------------------------------------------
+
+    def step(self, X: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """The book's step: their forward and backward, then ``param -= lr * grad``; returns L before the update."""
+        outputs = self.forward(X)
+        grads = self.backward(X, outputs, y)
+        for key, name in PARAMS.items():
+            param = getattr(self.obj, name)
+            param -= lr * self.orient(key, grads[key])
+        return squared_error(outputs["a_out"], y)
+
+    # --- snapshots, so one buggy call cannot spoil the next check -----------------------------
+
+    def snapshot(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {name: (a, a.copy()) for name, a in self.params().items()}
+
+    def restore(self, saved: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Their original arrays, with their original values, back on their attributes."""
+        for name, (array, values) in saved.items():
+            array[...] = values
+            if getattr(self.obj, name) is not array:  # their code rebound it; a property may have no setter
+                setattr(self.obj, name, array)
+
+
+def squared_error(a_out: np.ndarray, y: np.ndarray) -> float:
+    """((a_out - onehot) ** 2).sum(1).mean(): the loss the book's backward differentiates."""
+    diff = a_out - onehot(np.asarray(y), a_out.shape[1], a_out.dtype)
+    return float(np.einsum("ij,ij->", diff, diff) / a_out.shape[0])

@@ -1,0 +1,177 @@
+"""``check_backprop``: every check on a learner's class, in order, into one ``CheckReport``.
+
+1. forward, 2. intermediates, 3. gradients (three opinions), 4. purity and repeatability, 5. training in
+lockstep. Each check gets a fresh instance. The checks run on one batch of ``mnist-5k`` training digits
+drawn stratified and seeded, as every gradient check here is (``compare.data.gradient_check_batch``): on a batch of
+one class a one-hot built as ``onehot[:, y] = 1`` gives exactly the right gradient.
+
+Their code raising (``LearnerRaised``) or returning what cannot be used (``BadReturn``) ends the check
+with that one line as the finding; a class that cannot be loaded or built raises ``CannotCheck``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import numpy as np
+
+from ..data import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
+from ..diagnosis import Finding
+from ..threads import same_threads
+from ..tolerances import tolerance
+from .adapt import subject
+from .blame import LearnerRaised, shown
+from .contract import check_forward, check_gradient_opinions, check_intermediates
+from .purity import check_purity
+from .result import CheckReport
+from .returns import BadReturn
+from .train import WEIGHT_TOLERANCE, train_lockstep
+
+FEATURES, HIDDEN, CLASSES = 784, 50, 10   # the book's network; mnist-5k's digits and classes
+CHECK_BATCH = 100                         # examples in the checked batch: 10 of each class
+
+
+def check_batch(data: Dataset, seed: int, size: int = CHECK_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """The run's gradient-check batch of the training split: X (size, D), y (size,), every class present."""
+    idx = gradient_check_batch(data.y_train, size, seed, data.num_classes)
+    return data.X_train[idx], data.y_train[idx]
+
+
+def _source_file(obj) -> str | None:
+    try:
+        return inspect.getsourcefile(obj if inspect.isclass(obj) else type(obj))
+    except TypeError:
+        return None
+
+
+def _dataset(data: Dataset | None, seed: int, dtype: np.dtype) -> Dataset:
+    if data is None:
+        return load_dataset("mnist-5k", seed=seed, dtype=dtype)
+    if data.X_train.dtype == dtype:
+        return data
+    return dataclasses.replace(data, **{k: getattr(data, k).astype(dtype) for k in ("X_train", "X_valid", "X_test")})
+
+
+def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0.1, seed: int = 123,
+                   dtype="float64", data: Dataset | None = None, file: str | None = None) -> CheckReport:
+    """Check a learner's class (or instance) against its PyTorch twin; returns the ``CheckReport``.
+
+    ``obj``: the book's ``NeuralNetMLP`` shape or the ``scratch.MLP`` contract; a class is built as
+    ``NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=seed)``. ``epochs``: lockstep
+    training afterwards (0 skips it). ``data``: the mnist-5k ``Dataset`` to use (loaded when not given).
+    Raises ``CannotCheck`` (a ``ValueError``) when the class cannot be loaded, built or adapted.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0 (0 skips training), got {epochs}")
+    file = file or _source_file(obj)
+    name = obj.__name__ if inspect.isclass(obj) else type(obj).__name__
+    report = CheckReport(name, shown(file) if file else None, dtype=dtype.name, seed=seed)
+    try:
+        subj = subject(obj, file, (FEATURES, HIDDEN, CLASSES), seed, dtype)
+    except LearnerRaised as e:  # their constructor raised: their bug, one line
+        report.raised = str(e)
+        report.skip_rest("not reached: the class could not be built")
+        return report
+    first = subj.make()
+    report.kind, report.storage, report.sizes = first.kind, first.storage, first.sizes
+    data = _dataset(data, seed, dtype)
+    X, y = check_batch(data, seed)
+    counts = label_counts(y, data.num_classes)
+    report.batch = f"{len(y)} mnist-5k training digits, {describe_batch(counts)} (seed {seed})"
+    # One thread each: the arrays are small, and the sides alternate step by step, where pools that
+    # spin after their work would slow the other side down.
+    with same_threads(1):
+        _run_checks(report, subj, X, y, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
+    return report
+
+
+def _run_checks(report: CheckReport, subj, X, y, data: Dataset, training: dict) -> None:
+    current = "forward"
+    try:
+        rows, findings, _ = check_forward(subj.make(), X)
+        report.intermediates = rows
+        if findings:
+            report.findings += findings
+            report.stage("forward", "FAIL", findings[0].message)
+            report.skip_rest("not reached: the forward pass must agree first")
+            return
+        names = " and ".join(r.name for r in rows)
+        worst = max(r.comparison.max_rel_diff for r in rows)
+        report.stage("forward", "ok", f"{names} match the twin's (max rel diff {worst:.2g})")
+
+        current = "intermediates"
+        rows, findings = check_intermediates(subj.make(), X, y, rows)
+        report.intermediates, report.findings = rows, report.findings + findings
+        worst = max(r.comparison.max_rel_diff for r in rows)
+        report.stage("intermediates", "FAIL" if findings else "ok",
+                     f"{findings[0].params[0]} is the first that differs" if findings
+                     else f"all {len(rows)} values match the twin's (max rel diff {worst:.2g})")
+
+        current = "gradients"
+        report.gradient_check, findings = check_gradient_opinions(subj.make(), X, y, training["seed"])
+        report.findings += findings
+        bad = [r.shown for r in report.gradient_check.rows if not r.passed]
+        report.stage("gradients", "FAIL" if bad else "ok",
+                     f"wrong: {', '.join(bad)}" if bad else "autograd, finite differences and directional derivatives "
+                     "agree on every parameter")
+
+        current = "purity"
+        findings = check_purity(subj.make(), X, y)
+        report.findings += findings
+        report.stage("purity", "FAIL" if findings else "ok",
+                     ", ".join(dict.fromkeys(f.kind for f in findings)) if findings else
+                     "forward and backward leave the weights and their inputs alone; backward repeats exactly")
+
+        current = "training"
+        _training(report, subj, data, **training)
+    except LearnerRaised as e:
+        report.raised = str(e)
+        report.stage(current, "FAIL", str(e))
+        report.skip_rest("not reached: your code raised")
+    except BadReturn as e:
+        report.findings.append(e.finding)
+        report.stage(current, "FAIL", e.finding.message)
+        report.skip_rest("not reached: fix what your code returns first")
+
+
+def _training(report: CheckReport, subj, data: Dataset, epochs: int, batch_size: int, lr: float, seed: int) -> None:
+    if epochs == 0:
+        report.stage("training", "skipped", "epochs 0")
+        return
+    result = train_lockstep(subj.make(), data, epochs, batch_size, lr, seed)
+    report.training = result
+    rtol, atol = tolerance(report.dtype, WEIGHT_TOLERANCE)
+    if result.stopped:
+        report.findings.append(_finding("training-stopped", result.stopped))
+        report.stage("training", "FAIL", result.stopped)
+        if result.stopped.startswith("your ") and "raised" in result.stopped:
+            report.raised = result.stopped
+    elif result.parted:
+        p = result.parted
+        report.findings.append(_finding("training-parted", (
+            f"training parted from the twin at epoch {p['epoch']}, step {p['step']} (step {p['global_step']} overall): "
+            f"your {p['param']} differs from the twin's by {p['max_abs_diff']:.2g} after the update, beyond the "
+            f"{report.dtype} tolerance (rtol {rtol:g}, atol {atol:g})"), [p["param"]]))
+        report.stage("training", "FAIL", f"parted at epoch {p['epoch']}, step {p['step']}: {p['param']} differs by "
+                     f"{p['max_abs_diff']:.2g}")
+    else:
+        acc = {side: float(np.mean(pred == data.y_test)) for side, pred in (result.predictions or {}).items()}
+        report.stage("training", "ok", f"{result.epochs_done} epochs x {result.steps_per_epoch} steps beside "
+                     f"optim.SGD: weights at most {result.largest_gap:.2g} apart (tolerance rtol {rtol:g}); test "
+                     f"accuracy yours {acc['scratch']:.4f}, twin {acc['torch']:.4f}")
+
+
+def _finding(kind: str, message: str, params: list[str] | None = None) -> Finding:
+    return Finding(kind, message, params or [])
+
+
+def assert_backprop_matches(obj, **kwargs) -> CheckReport:
+    """For a learner's pytest: ``check_backprop(obj, **kwargs)``; ``AssertionError`` with the table on failure."""
+    report = check_backprop(obj, **kwargs)
+    if not report.passed:
+        raise AssertionError("your backprop does not match PyTorch:\n" + report.table())
+    return report

@@ -1,0 +1,163 @@
+"""Load a learner's class from ``PATH.py[:NAME]`` or ``MODULE[:NAME]``.
+
+Loading a file runs its code, as pytest does when it collects a test file: the file's folder goes on
+``sys.path`` first (so it can import its neighbours) and the file runs as a module. Without ``NAME``
+the file's one class with ``forward`` and ``backward`` is taken; with several, the error lists them.
+Everything that goes wrong here is one line naming the file (and line) or the class: ``CannotCheck``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .blame import CannotCheck, locate, shown
+
+MODULE_PREFIX = "mlp_compare_learner_"  # their module's name in sys.modules: never shadows a real package
+
+
+@dataclass(frozen=True)
+class Target:
+    """The learner's class and where it came from (``file`` is None for a class without a source file)."""
+
+    cls: type
+    file: str | None
+
+    @property
+    def where(self) -> str:
+        return shown(self.file) if self.file else self.cls.__module__
+
+
+def split_target(text: str) -> tuple[str, str | None]:
+    """``"my_mlp.py:NeuralNetMLP"`` -> ``("my_mlp.py", "NeuralNetMLP")``; no ``:NAME`` -> ``(text, None)``."""
+    source, sep, name = text.rpartition(":")
+    if sep and source and name.isidentifier():
+        return source, name
+    return text, None
+
+
+def is_path(source: str) -> bool:
+    return source.endswith(".py") or "/" in source or "\\" in source or Path(source).is_file()
+
+
+def load_module(source: str):
+    """Import ``source`` (a path or a dotted module name); returns ``(module, file or None)``."""
+    if is_path(source):
+        return _load_file(Path(source))
+    if not all(part.isidentifier() for part in source.split(".")):
+        raise CannotCheck(f"{source}: expected a Python file (my_mlp.py) or an importable module name "
+                          f"(my_package.my_mlp)")
+    try:
+        module = importlib.import_module(source)
+    except ModuleNotFoundError as e:
+        if e.name and source.startswith(e.name):  # the module itself, not an import inside it
+            raise CannotCheck(f"no module named {source!r}; pass the path of your .py file or a module "
+                              f"importable from here") from None
+        raise CannotCheck(_import_failed(e, None, source)) from None
+    except SyntaxError as e:
+        raise CannotCheck(_syntax(e)) from None
+    except Exception as e:  # their module's own code raised while it was imported
+        raise CannotCheck(_import_failed(e, None, source)) from None
+    return module, getattr(module, "__file__", None)
+
+
+def _load_file(path: Path):
+    if not path.is_file():
+        raise CannotCheck(f"{path}: no such file; pass the path of the .py file that holds your class")
+    if path.suffix != ".py":
+        raise CannotCheck(f"{path}: expected a Python file ending in .py")
+    path = path.resolve()
+    parts, folder = [path.stem], path.parent
+    while (folder / "__init__.py").is_file():  # inside a package: import it by its dotted name, as pytest does
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    if len(parts) > 1:
+        return _load_package_file(path, ".".join(parts))
+    name = MODULE_PREFIX + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None  # a .py file always has a source loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # inspect.getsource and dataclasses find the module here
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        del sys.modules[name]
+        raise CannotCheck(_syntax(e)) from None
+    except Exception as e:  # an import inside their file, or any other top-level code of theirs
+        del sys.modules[name]
+        raise CannotCheck(_import_failed(e, str(path), shown(path))) from None
+    return module, str(path)
+
+
+def _load_package_file(path: Path, dotted: str):
+    try:
+        module = importlib.import_module(dotted)
+    except SyntaxError as e:
+        raise CannotCheck(_syntax(e)) from None
+    except Exception as e:  # an import inside their file, or any other top-level code of theirs
+        raise CannotCheck(_import_failed(e, str(path), shown(path))) from None
+    loaded = Path(getattr(module, "__file__", "") or "").resolve()
+    if loaded != path:
+        raise CannotCheck(f"{shown(path)}: the module {dotted} is already imported from {shown(loaded)}; run the "
+                          f"check from the folder that holds this copy")
+    return module, str(path)
+
+
+def _syntax(e: SyntaxError) -> str:
+    where = f"{shown(e.filename)}:{e.lineno}" if e.filename else "your file"
+    return f"{where}: {type(e).__name__}: {e.msg}; fix it, then check again"
+
+
+def _import_failed(e: Exception, file: str | None, what: str) -> str:
+    where = locate(e, file) or what
+    text = " ".join(str(e).split())
+    verb = "an import failed" if isinstance(e, ImportError) else "running it raised"
+    return f"{where}: loading {what}: {verb}: {type(e).__name__}: {text}"
+
+
+def candidates(module) -> list[type]:
+    """The classes defined in ``module`` (not imported into it) that have ``forward`` and ``backward``."""
+    return [obj for obj in vars(module).values()
+            if inspect.isclass(obj) and obj.__module__ == module.__name__
+            and callable(getattr(obj, "forward", None)) and callable(getattr(obj, "backward", None))]
+
+
+def load_target(text: str) -> Target:
+    """The class named by ``PATH.py[:NAME]`` or ``MODULE[:NAME]``."""
+    source, name = split_target(text)
+    module, file = load_module(source)
+    where = shown(file) if file else source
+    if name is not None:
+        cls = getattr(module, name, None)
+        if cls is None:
+            listed = ", ".join(c.__name__ for c in candidates(module)) or "no class with forward and backward"
+            raise CannotCheck(f"{where} has no {name!r}; found: {listed}")
+        if not inspect.isclass(cls):
+            raise CannotCheck(f"{where}:{name} is a {type(cls).__name__}, expected a class (or pass an instance "
+                              f"to compare.check_backprop)")
+        return Target(cls, _source_file(cls) or file)
+    found = candidates(module)
+    if not found:
+        classes = [o.__name__ for o in vars(module).values() if inspect.isclass(o) and o.__module__ == module.__name__]
+        listed = f"classes found: {', '.join(classes)}" if classes else "it defines no class"
+        raise CannotCheck(f"{where}: no class with both forward and backward methods ({listed}); expected the "
+                          f"book's NeuralNetMLP, or name the class: {source}:NAME")
+    if len(found) > 1:
+        names = ", ".join(c.__name__ for c in found)
+        raise CannotCheck(f"{where} holds several classes with forward and backward ({names}); "
+                          f"pick one: {source}:{found[0].__name__}")
+    return Target(found[0], file)
+
+
+def _source_file(cls: type) -> str | None:
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:  # a built-in or a class made at run time
+        return None

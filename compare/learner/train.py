@@ -1,0 +1,132 @@
+"""Training in lockstep: the learner's class with its own forward and backward against the twin and ``optim.SGD``.
+
+The learner's side is the book's loop, ``forward``, ``backward``, then ``param -= lr * grad``; the twin's is
+``zero_grad``, ``loss.backward()``, ``optimizer.step()``. Both start from the learner's initial weights and
+eat the same batches of ``mnist-5k`` in the same order (one ``BatchSchedule``). After every step every
+parameter is compared; the first step where one parts beyond the tolerance is named with the parameter.
+Per-epoch histories, step losses and test-set predictions have the run report's shape, so its plots
+and sections draw them (the learner's class plays the "scratch" twin).
+
+Lesson: the book's ``train`` loop, with the twin's three lines beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from scratch.losses import onehot
+from torch_impl import loss_function, make_optimizer, train_step
+from torch_impl.train import history_row as twin_history_row
+
+from ..data import Dataset
+from ..lockstep import TorchData
+from ..schedule import BatchSchedule
+from ..tolerances import compare_arrays
+from ..transfer import torch_state_numpy
+from .blame import LearnerRaised
+from .contract import twin_net
+from .returns import BadReturn
+
+WEIGHT_TOLERANCE = "gradient"  # the tolerance row weights are judged by: each step moves them by lr * gradient
+
+
+@dataclass
+class TrainingResult:
+    """What lockstep training saw; ``history`` and the rest use the run report's keys (``scratch``: theirs)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    steps_per_epoch: int
+    history: dict[str, list[dict]] = field(default_factory=lambda: {"scratch": [], "torch": []})
+    max_weight_diff: list[float] = field(default_factory=list)       # after each epoch
+    step_loss: dict[str, list[float]] = field(default_factory=lambda: {"scratch": [], "torch": []})
+    largest_gap: float = 0.0                                          # over every step and parameter
+    parted: dict | None = None       # {"epoch", "step", "param", "max_abs_diff", "rtol", "atol"} of the first parting
+    stopped: str | None = None       # why training ended early (their code raised, returned NaN, ...)
+    predictions: dict[str, np.ndarray] | None = None                 # test-set labels of each side
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.max_weight_diff)
+
+    def as_dict(self) -> dict:
+        return {"epochs": self.epochs, "epochs_done": self.epochs_done, "batch_size": self.batch_size, "lr": self.lr,
+                "steps_per_epoch": self.steps_per_epoch, "history": self.history,
+                "max_weight_diff": self.max_weight_diff, "largest_gap": self.largest_gap, "parted": self.parted,
+                "stopped": self.stopped}
+
+
+def _loss_and_mse(probas: np.ndarray, y: np.ndarray, loss_name: str) -> tuple[float, float]:
+    diff = probas - onehot(y, probas.shape[1], probas.dtype)
+    if loss_name == "mse":
+        loss = float(np.einsum("ij,ij->", diff, diff) / len(y))
+    else:
+        loss = float(-np.mean(np.log(np.maximum(probas[np.arange(len(y)), y], np.finfo(probas.dtype).tiny))))
+    return loss, float(np.mean(diff ** 2))
+
+
+def learner_history_row(epoch: int, learner, data: Dataset) -> dict:
+    """The run report's history row for the learner's class, from their forward (no shuffling)."""
+    p_train = learner.probabilities(data.X_train)
+    loss, mse = _loss_and_mse(p_train, data.y_train, learner.loss_name)
+    valid_acc = float(np.mean(learner.probabilities(data.X_valid).argmax(axis=1) == data.y_valid))
+    train_acc = float(np.mean(p_train.argmax(axis=1) == data.y_train))
+    return {"epoch": epoch, "loss": loss, "mse": mse, "train_acc": train_acc, "valid_acc": valid_acc}
+
+
+def train_lockstep(learner, data: Dataset, epochs: int, batch_size: int, lr: float, seed: int) -> TrainingResult:
+    """Train ``learner`` (fresh) and its twin side by side; never raises for the learner's faults, records them."""
+    net = twin_net(learner)
+    loss_fn, optimizer = loss_function(learner.loss_name), make_optimizer(net, lr)
+    tdata = TorchData.from_dataset(data, torch.device("cpu"))
+    schedule = BatchSchedule(len(data.y_train), batch_size, seed)
+    result = TrainingResult(epochs, batch_size, lr, schedule.steps_per_epoch)
+    try:
+        for epoch in range(1, epochs + 1):
+            for step, idx in enumerate(schedule.epoch(), 1):
+                result.step_loss["scratch"].append(learner.step(data.X_train[idx], data.y_train[idx], lr))
+                it = torch.from_numpy(idx)
+                result.step_loss["torch"].append(
+                    train_step(net, loss_fn, optimizer, tdata.X_train[it], tdata.y_train[it]).item())
+                if not _compare_weights(learner, net, result, epoch, step):
+                    return result
+            net.eval()
+            result.history["scratch"].append(learner_history_row(epoch, learner, data))
+            result.history["torch"].append(twin_history_row(epoch, net, tdata.X_train, tdata.y_train, tdata.X_valid,
+                                                            tdata.y_valid, learner.loss_name))
+            theirs = torch_state_numpy(net)
+            result.max_weight_diff.append(max(float(np.max(np.abs(w - theirs[k])))
+                                              for k, w in learner.state_dict().items()))
+        with torch.inference_mode():
+            twin_pred = net(tdata.X_test).argmax(dim=1).numpy()
+        result.predictions = {"scratch": learner.probabilities(data.X_test).argmax(axis=1), "torch": twin_pred}
+    except LearnerRaised as e:
+        result.stopped = str(e)
+    except BadReturn as e:
+        result.stopped = f"during training, {e.finding.message}"
+    return result
+
+
+def _compare_weights(learner, net, result: TrainingResult, epoch: int, step: int) -> bool:
+    """Record the largest gap and the first parting after one step; False when training must stop."""
+    theirs = torch_state_numpy(net)
+    for key, w in learner.state_dict().items():
+        name = learner.param_names[key]
+        if not np.isfinite(w).all():
+            result.stopped = (f"your {name} became NaN or infinite at epoch {epoch}, step {step} (learning rate "
+                              f"{result.lr:g}); the twin's stayed finite" if np.isfinite(theirs[key]).all() else
+                              f"both sides' {name} became NaN or infinite at epoch {epoch}, step {step}: try a "
+                              f"smaller --lr")
+            return False
+        c = compare_arrays(name, learner.orient(key, w), learner.orient(key, theirs[key]), WEIGHT_TOLERANCE,
+                           learner.dtype)
+        result.largest_gap = max(result.largest_gap, c.max_abs_diff)
+        if not c.passed and result.parted is None:
+            result.parted = {"epoch": epoch, "step": step, "global_step": (epoch - 1) * result.steps_per_epoch + step,
+                             "param": name, "max_abs_diff": c.max_abs_diff, "max_rel_diff": c.max_rel_diff,
+                             "rtol": c.rtol, "atol": c.atol}
+    return True
