@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import DATASETS, DEFAULT_VALID_SIZE
+from .data.load import DATASETS, DEFAULT_VALID_SIZE
 from .errors import UserError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # a larger learning rate is inf in float32
@@ -58,7 +58,7 @@ class RunConfig:
 
     @property
     def effective_threads(self) -> int:
-        from .threads import resolve_threads  # imports torch: only when a run starts
+        from .twins.threads import resolve_threads  # imports torch: only when a run starts
 
         return resolve_threads(self.threads)
 

@@ -10,7 +10,7 @@ Lesson: ``NeuralNetMLP`` in "Implementing a Multi-Layer NN" is this class for si
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -6,7 +6,7 @@ evaluation here never shuffles, so it cannot shift the training batches that fol
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

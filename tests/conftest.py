@@ -14,7 +14,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture(scope="session")
 def mnist5k():
     """The embedded dataset, preprocessed and split once for the whole session (float64)."""
-    from compare.data import load_dataset
+    from compare.data.load import load_dataset
 
     return load_dataset("mnist-5k", seed=123)
 

@@ -13,9 +13,11 @@ import statistics
 import pytest
 from matplotlib.figure import Figure
 
-from compare.bench import BenchConfig, checks, epoch_flops
-from compare.cli import main
-from compare.cli_bench import crossover, plot_bench
+from compare.bench.config import BenchConfig
+from compare.bench.epochs import epoch_flops
+from compare.bench.ratios import checks
+from compare.cli.app import main
+from compare.cli.bench import crossover, plot_bench
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -93,7 +95,7 @@ def test_ratios_come_from_the_times_in_the_same_json(quick):
 
 
 def test_table_on_stdout(quick):
-    from compare.cli_bench import format_table
+    from compare.cli.bench import format_table
 
     code, tmp, r, stdout = quick
     assert format_table(r) in stdout
@@ -106,7 +108,7 @@ def test_table_on_stdout(quick):
 
 
 def test_paired_ratio_is_the_median_of_the_per_round_ratios():
-    from compare.bench import paired_ratio
+    from compare.bench.ratios import paired_ratio
 
     # per-round ratios 1.2, 1.5, 1.6; the machine ran at half speed during the second round
     a, b = [1.2, 3.0, 1.6], [1.0, 2.0, 1.0]
@@ -117,7 +119,7 @@ def test_paired_ratio_is_the_median_of_the_per_round_ratios():
 def test_derived_numbers_and_targets_by_hand():
     """Three rounds, so a ratio of medians, a constant spread or a target compared the wrong way shows
     (the quick run times one round, where all three agree with the right answer)."""
-    from compare.bench import derived
+    from compare.bench.ratios import derived
 
     d = derived({"flops": 6e9, "times": {"floor": [1.0, 2.0, 1.0], "scratch": [1.2, 3.0, 1.6],
                                          "torch": [3.0, 6.0, 5.0]}})
@@ -135,7 +137,7 @@ def test_derived_numbers_and_targets_by_hand():
     assert [c["met"] for c in checks([f64])] == [True, False, None]
 
 
-def test_seed_network_flops_match_the_issue():
+def test_seed_network_flops_match_the_hand_count():
     # 784 -> 50 -> 10, batch 100, 550 steps: the five products of the lesson's step, about 8.7 GFLOP.
     per_step = 2 * 100 * (784 * 50 * 2 + 50 * 10 * 3)
     assert epoch_flops([784, 50, 10], 100, 550) == per_step * 550
@@ -184,8 +186,8 @@ def test_the_numpy_limit_trains_exactly_like_scratch(sizes, dtype):
     """The NumPy limit is only a fair reference if it does the same work: same weights after an epoch."""
     import numpy as np
 
-    from compare.bench import gather_batches, synthetic_data
-    from compare.numpy_limit import lean_epoch
+    from compare.bench.epochs import gather_batches, synthetic_data
+    from compare.bench.numpy_limit import lean_epoch
     from scratch import MLP
     from scratch.train import train_epoch
 
@@ -203,7 +205,7 @@ def test_the_numpy_limit_trains_exactly_like_scratch(sizes, dtype):
 def test_the_numpy_limit_refuses_what_it_does_not_cover():
     import numpy as np
 
-    from compare.numpy_limit import lean_epoch
+    from compare.bench.numpy_limit import lean_epoch
     from scratch import MLP
 
     batches = [(np.zeros((4, 3)), np.zeros(4, int))]

@@ -7,9 +7,9 @@ import pytest
 
 import scratch
 import torch_impl
-from compare.bridge import QUOTED, STEPS, TRAP_QUOTES, Quote, build_lesson, measure_lesson
-from compare.cli import main
-from compare.markdown import render_markdown_page
+from compare.cli.app import main
+from compare.lesson.pages import QUOTED, STEPS, TRAP_QUOTES, Quote, build_lesson, measure_lesson
+from compare.report.markdown import render_markdown_page
 
 
 @pytest.mark.parametrize("quote", QUOTED, ids=lambda q: f"{q.target}[{q.only}]" if q.only else q.target)
@@ -64,12 +64,25 @@ def test_measured_agreement_at_every_step(measured):
 
 def test_a_measured_disagreement_is_flagged():
     """Every real measurement agrees, so only a made-up one shows that a disagreement would be flagged."""
-    from compare.bridge_measure import _Measured
+    from compare.lesson.steps import Measured
 
-    m = _Measured()
+    m = Measured()
     assert m.agree("off by 0.5", [1.0, 2.0], [1.0, 2.5]) == 0.5
     assert m.agree("same", [1.0, 2.0], [1.0, 2.0]) == 0.0
     assert [r[4] for r in m.rows] == ["**NO**", "yes"] and m.as_dict()["worst"] == "0.5"  # the worst, not the last
+
+
+def test_the_lesson_compares_on_a_stratified_batch(mnist5k, measured):
+    """Forward, loss, gradients and the step are compared on one batch drawn stratified: every class, evenly."""
+    import numpy as np
+
+    from compare.lesson.measure import BATCH, lesson_arrays
+
+    a = lesson_arrays(mnist5k, 123)
+    counts = np.bincount(a["y"][a["batch"]], minlength=10)
+    assert len(a["batch"]) == BATCH and counts.min() >= 1 and counts.max() - counts.min() <= 1
+    assert np.array_equal(a["batch_as_loaded"], a["X"][a["batch"]])   # the normalise step checks the same rows
+    assert measured["trap"]["batch"] == "every class present (10 each)"
 
 
 def test_the_10x_trap_in_real_numbers(measured):

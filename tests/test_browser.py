@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from compare.cli import main
+from compare.cli.app import main
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM = next((p for p in map(shutil.which, CANDIDATES) if p), None)

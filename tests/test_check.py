@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import compare
-from compare.cli import main
+from compare.cli.app import main
+from compare.gradcheck.mutants import GALLERY_SIZES, MissingFactorTwo
 from compare.learner import CannotCheck, check_backprop, load_target
 from compare.learner.adapt import subject
 from compare.learner.check import check_batch
-from compare.mutants import GALLERY_SIZES, MissingFactorTwo
 from scratch import MLP, NeuralNetMLP
 
 ROOT = Path(__file__).resolve().parents[1]

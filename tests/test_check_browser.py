@@ -14,7 +14,7 @@ import pytest
 from matplotlib.image import imread
 from test_browser import CHROMIUM, Chromium, check_page
 
-from compare.cli import main
+from compare.cli.app import main
 
 LEARNERS = Path(__file__).resolve().parent / "learners"
 CHECK_SECTIONS = ["What was checked", "The checks, in order", "Intermediates: yours beside the twin's",

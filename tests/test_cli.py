@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compare.cli import main
+from compare.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,9 +3,9 @@
 import numpy as np
 from child_runs import interrupt_after, start_run, strict_json
 
-from compare import data as data_module
-from compare.cli import main
-from compare.weights import load_scratch_weights, load_torch_weights
+from compare.cli.app import main
+from compare.data import load as data_module
+from compare.twins.weights import load_scratch_weights, load_torch_weights
 
 
 def test_divergence_stops_keeps_partial_results_and_exits_1(tmp_path, capsys):

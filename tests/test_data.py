@@ -7,8 +7,15 @@ import struct
 import numpy as np
 import pytest
 
-from compare.data import (DataError, describe_batch, gradient_check_batch, label_counts, load_dataset,
-                          preprocess, stratified_indices)
+from compare.data.load import (
+    DataError,
+    describe_batch,
+    gradient_check_batch,
+    label_counts,
+    load_dataset,
+    preprocess,
+    stratified_indices,
+)
 
 
 def test_embedded_split_is_3500_500_1000_and_stratified(mnist5k):

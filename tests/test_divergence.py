@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from compare.health import training_health
-from compare.lockstep import TrainingStopped, lockstep_train, make_twins
-from compare.schedule import BatchSchedule
+from compare.data.schedule import BatchSchedule
+from compare.twins.health import training_health
+from compare.twins.lockstep import TrainingStopped, lockstep_train, make_twins
 from scratch import MLP
 
 
@@ -95,11 +95,11 @@ def test_when_both_diverge_the_first_is_named_and_the_other_follows(mnist5k, scr
 class BlowsUpOnce(BlowsUpOnBatch):
     """Blows up the first time it sees the trigger batch only: not a pure function of weights and batch."""
 
-    def gradients(self, X, y):
-        g = super().gradients(X, y)
+    def loss_and_gradients(self, X, y):  # what a training step calls
+        loss, g = super().loss_and_gradients(X, y)
         if np.isinf(g["0.bias"]).any():
             self.trigger = None
-        return g
+        return loss, g
 
 
 def test_a_divergence_the_replay_cannot_reproduce_is_reported_as_such(mnist5k):

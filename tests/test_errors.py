@@ -5,13 +5,13 @@ import argparse
 import numpy as np
 import pytest
 
-from compare.cli import dispatch, main
+from compare.cli.app import dispatch, main
 from compare.config import RunConfig
-from compare.data import load_dataset
+from compare.data.idx import DataError
+from compare.data.load import load_dataset
+from compare.data.schedule import BatchSchedule
 from compare.errors import UserError
-from compare.idx import DataError
-from compare.io import prepare_out_dir
-from compare.schedule import BatchSchedule
+from compare.files import prepare_out_dir
 
 
 def numpy_bug(args):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compare.cli import main
+from compare.cli.app import main
 
 FASHION_DIR = Path(os.environ.get("MLP_COMPARE_FASHION_DIR", "/usr/share/datasets/fashion-mnist"))
 

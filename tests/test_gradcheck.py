@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compare import assert_gradients_match, check_gradients
-from compare.finite_differences import DIRECTIONS
-from compare.lockstep import lockstep_steps, make_twins
+from compare.gradcheck.finite_differences import DIRECTIONS
+from compare.twins.lockstep import lockstep_steps, make_twins
 from scratch import MLP, NeuralNetMLP
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from compare import check_gradients
-from compare.gradcheck import autograd_gradients
-from compare.report import gradient_table
-from compare.tolerances import compare_arrays
+from compare.gradcheck.check import autograd_gradients
+from compare.gradcheck.tolerances import compare_arrays
+from compare.report.run_page import gradient_table
 from scratch import MLP, NeuralNetMLP
 
 

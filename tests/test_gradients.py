@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from compare import check_gradients
-from compare.gradcheck import autograd_gradients
+from compare.gradcheck.check import autograd_gradients
 from scratch import MLP, NeuralNetMLP
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from compare.lockstep import TorchData, lockstep_steps, lockstep_train, make_twins, predict_test_set
-from compare.schedule import BatchSchedule
-from compare.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy, torch_to_scratch
+from compare.data.schedule import BatchSchedule
+from compare.twins.lockstep import TorchData, lockstep_steps, lockstep_train, make_twins, predict_test_set
+from compare.twins.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy, torch_to_scratch
 from scratch import MLP, minibatch_generator, train_epoch
 from scratch.train import history_row as scratch_history_row
 from torch_impl.train import history_row as torch_history_row
@@ -156,8 +156,8 @@ def test_ctrl_c_keeps_only_whole_epochs_and_their_weights(mnist5k, monkeypatch, 
     """Ctrl-C can land anywhere in an epoch's bookkeeping; what survives is whole epochs and the
     weights they ended with, never one twin's row without the other's. In epoch 2's bookkeeping
     it keeps epoch 1; once epoch 2 is recorded (the progress callback) it keeps both."""
-    import compare.lockstep as lockstep
-    from compare.lockstep import TrainingStopped
+    import compare.twins.lockstep as lockstep
+    from compare.twins.lockstep import TrainingStopped
 
     reference = make_twins([784, 8, 10], seed=4)
     lockstep_train(reference, mnist5k, epochs=done, batch_size=500, seed=2)
@@ -193,7 +193,7 @@ def test_an_epoch_recorded_for_one_twin_only_is_dropped_and_its_weights_rolled_b
     """Ctrl-C can land between the appends that record an epoch (a signal is handled between any two
     bytecodes): what is kept is the epochs both twins and the weight gap recorded, and the weights the
     first unrecorded epoch started from."""
-    from compare.lockstep import LockstepResult, _keep_finished_epochs, _snapshot
+    from compare.twins.lockstep import LockstepResult, _keep_finished_epochs, _snapshot
 
     twins = make_twins([6, 4, 3], seed=2)
     start = _snapshot(twins)

@@ -10,12 +10,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compare.data import gradient_check_batch
-from compare.gradcheck import check_gradients
-from compare.mutants import (INDEPENDENT, MUTANTS, ColumnOnehot, LabelsOffByOne, MissingFactorTwo, SumOverBatch,
-                             TargetsOfAnotherRow, TeachingMLP, build, judge, run_gallery)
-from compare.mutants_book import BookMutant
-from compare.mutants_deep import DeepBookNet, DeepDropsSecondDerivative, DeepTanhDerivativeAtOutput
+from compare.data.load import gradient_check_batch
+from compare.gradcheck.check import check_gradients
+from compare.gradcheck.mutants import (
+    INDEPENDENT,
+    MUTANTS,
+    ColumnOnehot,
+    LabelsOffByOne,
+    MissingFactorTwo,
+    SumOverBatch,
+    TargetsOfAnotherRow,
+    TeachingMLP,
+    build,
+    judge,
+    run_gallery,
+)
+from compare.gradcheck.mutants_book import BookMutant
+from compare.gradcheck.mutants_deep import DeepBookNet, DeepDropsSecondDerivative, DeepTanhDerivativeAtOutput
 
 ROOT = Path(__file__).resolve().parents[1]
 # The diagnosis only localises these (no recogniser names their mistake); every other mutant is named.

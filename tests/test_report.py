@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from compare import plots
-from compare.cli import main
+from compare.cli.app import main
 from compare.config import RunConfig
-from compare.html import Code, Columns, Image, Link, Note, Page, Section, Table, inline, render_html, slug
-from compare.io import save_figure
-from compare.markdown import render_markdown_page
-from compare.report import build_report, summarise_test_set
-from compare.run import run_comparison, write_outputs
+from compare.files import save_figure
+from compare.report import plots
+from compare.report.html import Code, Columns, Image, Link, Note, Page, Section, Table, inline, render_html, slug
+from compare.report.markdown import render_markdown_page
+from compare.report.run_files import write_outputs
+from compare.report.run_page import build_report, summarise_test_set
+from compare.run import run_comparison
 
 SECTIONS = ["What was run", "Do the gradients agree?", "The two training runs", "How far apart they drift",
             "Test set: how the twins do", "What it cost"]

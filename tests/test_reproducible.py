@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from compare.cli import main
-from compare.lockstep import lockstep_train, make_twins
+from compare.cli.app import main
+from compare.twins.lockstep import lockstep_train, make_twins
 
 VARYING = {"timing", "versions"}  # wall-clock seconds and the machine's library versions
 

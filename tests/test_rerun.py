@@ -5,8 +5,8 @@ import json
 import pytest
 from child_runs import strict_json
 
-from compare.cli import main
-from compare.cli_run import report_outcome
+from compare.cli.app import main
+from compare.cli.run import report_outcome
 from compare.config import RunConfig
 from compare.errors import ERROR_LOG
 from compare.run import run_comparison

@@ -3,9 +3,9 @@ draws, so a longer run cannot move the split and another validation size cannot 
 
 import numpy as np
 
-from compare import seeds
-from compare.data import EMBEDDED_TEST_SIZE, gradient_check_batch, load_embedded_mnist, stratified_indices
-from compare.schedule import BatchSchedule
+from compare.data import seeds
+from compare.data.load import EMBEDDED_TEST_SIZE, gradient_check_batch, load_embedded_mnist, stratified_indices
+from compare.data.schedule import BatchSchedule
 
 
 def test_every_purpose_draws_from_its_own_child_of_the_seed():

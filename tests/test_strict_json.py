@@ -3,9 +3,9 @@
 import numpy as np
 from child_runs import strict_json
 
-from compare.gradcheck import check_gradients
-from compare.io import write_json
-from compare.mutants import GALLERY_SIZES, MissingOutputBias, build
+from compare.files import write_json
+from compare.gradcheck.check import check_gradients
+from compare.gradcheck.mutants import GALLERY_SIZES, MissingOutputBias, build
 
 
 def test_nonfinite_numbers_become_null_with_their_reason(tmp_path):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from compare.config import RunConfig
-from compare.data import load_dataset, stratified_indices
-from compare.schedule import BatchSchedule
+from compare.data.load import load_dataset, stratified_indices
+from compare.data.schedule import BatchSchedule
 from scratch import MLP
 
 X_OK = np.zeros((4, 3))

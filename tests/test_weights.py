@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from compare.lockstep import make_twins
-from compare.transfer import max_weight_diff
-from compare.weights import load_scratch_weights, load_torch_weights, save_weights
+from compare.twins.lockstep import make_twins
+from compare.twins.transfer import max_weight_diff
+from compare.twins.weights import load_scratch_weights, load_torch_weights, save_weights
 from scratch import MLP
 
 

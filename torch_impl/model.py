@@ -7,7 +7,7 @@ Lesson: the model is ``NeuralNetMLP`` for sizes [784, 50, 10]; ``nn.Linear`` sto
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn

@@ -5,7 +5,7 @@ Lesson: the same loop as ``scratch.train``; autograd writes what ``NeuralNetMLP.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn

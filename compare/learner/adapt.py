@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .blame import CannotCheck, call
 from .book import PARAMS, BookLearner, layout_of
 from .project import CONTRACT, ProjectLearner
 
-Learner = Union[BookLearner, ProjectLearner]
+Learner = BookLearner | ProjectLearner
 README_SECTION = "README, 'Check your own NeuralNetMLP'"
 BOOK_SHAPE = ("the book's weight_h, bias_h, weight_out, bias_out with forward(x) -> (a_h, a_out) and "
               "backward(x, a_h, a_out, y) -> (d_w_out, d_b_out, d_w_h, d_b_h)")

@@ -16,10 +16,10 @@ import inspect
 
 import numpy as np
 
-from ..data import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
-from ..diagnosis import Finding
-from ..threads import same_threads
-from ..tolerances import tolerance
+from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
+from ..gradcheck.diagnosis import Finding
+from ..gradcheck.tolerances import tolerance
+from ..twins.threads import same_threads
 from .adapt import subject
 from .blame import LearnerRaised, shown
 from .contract import check_forward, check_gradient_opinions, check_intermediates

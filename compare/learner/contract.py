@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +19,10 @@ import torch
 
 from torch_impl import build_model
 
-from ..diagnosis import Finding
-from ..gradcheck import GradientReport, autograd_gradients, check_gradients
-from ..tolerances import Comparison, compare_arrays
-from ..transfer import TORCH_DTYPES, scratch_to_torch
+from ..gradcheck.check import GradientReport, autograd_gradients, check_gradients
+from ..gradcheck.diagnosis import Finding
+from ..gradcheck.tolerances import Comparison, compare_arrays
+from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .mistakes import backward_findings, book_forward_finding
 
 WHAT = {"a_h": "hidden activation", "a_out": "output", "output": "output"}
@@ -127,6 +128,8 @@ def check_intermediates(learner, X: np.ndarray, y: np.ndarray,
 def check_gradient_opinions(learner, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[GradientReport, list[Finding]]:
     """The three-opinion check on ``learner``, in its names, with the learners' own mistakes recognised first."""
     report = check_gradients(learner, X, y, seed=seed, names=learner.param_names)
+    # Findings keep state-dict keys in params (the gallery and the JSON rely on them); a learner reads theirs.
+    report.diagnosis = [dataclasses.replace(f, params=[report.label(n) for n in f.params]) for f in report.diagnosis]
     if report.passed:
         return report, []
     ours = backward_findings(learner, X, y, learner.gradients(X, y))

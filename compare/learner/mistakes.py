@@ -16,8 +16,8 @@ import numpy as np
 from scratch.activations import sigmoid
 from scratch.losses import softmax
 
-from ..diagnosis import Finding, classify
-from ..teaching import TeachingMLP
+from ..gradcheck.diagnosis import Finding, classify
+from ..gradcheck.teaching import TeachingMLP
 
 CLOSE = 1e-6  # relative: a mistake recomputed in float64 matches the learner's value far closer than this
 

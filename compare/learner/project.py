@@ -12,7 +12,7 @@ import numpy as np
 
 from torch_impl import probabilities
 
-from ..diagnosis import Finding
+from ..gradcheck.diagnosis import Finding
 from .blame import call
 from .returns import BadReturn, as_array
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diagnosis import Finding
+from ..gradcheck.diagnosis import Finding
 
 
 def _changed(learner, saved: dict) -> list[tuple[str, float]]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..diagnosis import Finding
-from ..gradcheck import GradientReport
+from ..gradcheck.check import GradientReport
+from ..gradcheck.diagnosis import Finding
 from .contract import Row
 from .returns import LAYOUT_WORDS
 from .train import TrainingResult

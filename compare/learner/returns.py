@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diagnosis import Finding
+from ..gradcheck.diagnosis import Finding
 
 LAYOUT_WORDS = {"out_in": "(out, in)", "in_out": "(in, out)"}
 GRADIENT_FORMULA = {"out_in": "delta.T @ a_in", "in_out": "a_in.T @ delta"}

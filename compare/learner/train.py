@@ -21,11 +21,11 @@ from scratch.losses import onehot
 from torch_impl import loss_function, make_optimizer, train_step
 from torch_impl.train import history_row as twin_history_row
 
-from ..data import Dataset
-from ..lockstep import TorchData
-from ..schedule import BatchSchedule
-from ..tolerances import compare_arrays
-from ..transfer import torch_state_numpy
+from ..data.load import Dataset
+from ..data.schedule import BatchSchedule
+from ..gradcheck.tolerances import compare_arrays
+from ..twins.lockstep import TorchData
+from ..twins.transfer import torch_state_numpy
 from .blame import LearnerRaised
 from .contract import twin_net
 from .returns import BadReturn

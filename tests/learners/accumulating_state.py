@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that keeps its output-layer gradients on self and adds to them."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

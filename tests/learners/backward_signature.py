@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose backward runs its own forward pass and takes only x and y."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

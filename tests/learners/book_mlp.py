@@ -1,7 +1,6 @@
 """My NeuralNetMLP from chapter 11, typed in while reading the book."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that adds dropout to the hidden layer inside forward."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

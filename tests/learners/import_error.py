@@ -2,7 +2,6 @@
 import numpy as np
 from mnist_helpers import int_to_onehot  # a file that was never written
 
-
 ##########################
 ### MODEL
 ##########################

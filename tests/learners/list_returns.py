@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose forward builds the output one example at a time."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

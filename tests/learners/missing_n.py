@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that never divides by the number of examples."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

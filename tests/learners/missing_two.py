@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that drops the 2 of d(a - y)**2 / da."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

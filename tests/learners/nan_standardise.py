@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that standardises its inputs inside forward."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

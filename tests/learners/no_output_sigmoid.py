@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose forward forgets the output layer's sigmoid."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

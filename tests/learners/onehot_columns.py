@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose one-hot targets are built as onehot[:, y] = 1."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP constructed from a list of layer sizes and a learning rate."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

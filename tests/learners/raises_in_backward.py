@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that sizes its one-hot matrix from the labels it sees."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that reshapes its hidden bias with the wrong size."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP that takes sigma'(a_h) where sigma'(z_h) is needed."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose hidden weight gradient comes out transposed."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

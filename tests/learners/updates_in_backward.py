@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose backward also takes the SGD step."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

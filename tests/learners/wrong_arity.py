@@ -1,7 +1,6 @@
 """A learner's NeuralNetMLP whose backward forgets to return the output bias gradient."""
 import numpy as np
 
-
 ##########################
 ### MODEL
 ##########################

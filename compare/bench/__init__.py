@@ -1,0 +1,10 @@
+"""How fast, fairly: both twins at equal thread counts beside the BLAS floor and the NumPy limit.
+
+- ``config``: the bench's settings; ``epochs``: the work timed (the BLAS floor is the epoch's matrix
+  products alone, the least any implementation on this machine's BLAS can take for the arithmetic);
+- ``timing``: round-robin timing of each cell; ``ratios``: the paired ratios and the targets they meet;
+- ``memory``: each twin's peak memory, probed in a child process; ``bench``: the whole benchmark;
+- ``numpy_limit``: the scratch training step with every array preallocated and no checks.
+
+Imports: ``scratch``, ``torch_impl``, ``compare.data`` and ``compare.twins``.
+"""

@@ -1,0 +1,67 @@
+"""``mlp-compare`` (also ``python -m compare``): the command line.
+
+Exit codes: 0 done (and the gradients agree), 1 a check failed, a run diverged or a bug, 2 a user
+error, 130 Ctrl-C. A user error (``compare.errors.UserError``: bad flags, missing or corrupt data, an
+unusable output folder) prints one line, ``mlp-compare: error: <message>``. Any other exception is a
+bug in this project or a library below it: one line, ``mlp-compare: internal error: <Type>: <message>``,
+and the traceback with the global ``--debug`` flag (a run that keeps its folder also writes it to
+``error.log`` there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from ..errors import ERROR_LOG, UserError
+from .args import PROG
+
+COMMANDS = ("run", "gradcheck", "lesson", "bench", "check")  # each a module compare/cli/<name>.py: add_parser(sub), main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog=PROG, description="Compare a from-scratch NumPy MLP with its PyTorch twin.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an internal error (a bug), not only its one-line summary")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"compare.cli.{name}")
+        module.add_parser(sub).set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return dispatch(build_parser().parse_args(argv))
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Call ``args.handler(args)`` and turn what it raises into one line on stderr and an exit code.
+
+    ``args.debug`` shows the traceback of a bug; a handler that writes into a folder names it in
+    ``args.out``, where a traceback it logged (``error.log``) is pointed to.
+    """
+    try:
+        return args.handler(args)
+    except UserError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # outside training (which keeps its finished epochs and says so itself)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        log = Path(getattr(args, "out", None) or "") / ERROR_LOG
+        where = f" (also in {log})" if getattr(args, "out", None) and log.is_file() else ""
+        summary = " ".join(str(e).split())  # one line, whatever the library wrote
+        print(f"{PROG}: internal error: {type(e).__name__}: {summary}; rerun with --debug for the traceback{where}",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Classic backprop mistakes, recomputed, so that a diagnosis can name the one a learner made.
+
+``known_mistakes`` and ``shifted_labels`` yield, one at a time, the gradients a backward *would* give
+with a given mistake (the derivative taken at the wrong place, left out, written wrong; the output
+derivative left out; the labels shifted): when the learner's gradient equals one, that is the mistake.
+``targets_mixed`` asks the learner's own code a question instead: is the gradient right on every
+one-class part of the batch and wrong on the whole? Then one example's target reaches another's delta.
+
+Lesson: ``NeuralNetMLP.backward``'s ``int_to_onehot``, ``d_loss__d_a_out`` and ``d_a_h__d_z_h``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+import scratch
+from scratch import losses
+from scratch.activations import ACTIVATIONS, DERIVATIVES
+
+from .teaching import TeachingMLP
+
+Close = Callable[[object, np.ndarray], bool]  # (manual gradient, reference) -> agree?
+
+
+def _variant_gradients(ref: scratch.MLP, X, y, hidden_derivative=None, output_delta=None) -> dict:
+    """The gradients a backward would compute with a different hidden derivative or output delta.
+
+    ``hidden_derivative(a)`` replaces the derivative (written from the activation's output a);
+    ``output_delta(out, y)`` replaces dL/dz_out. This is ``TeachingMLP``'s backward with those plugs.
+    """
+    variant = TeachingMLP(ref.sizes, ref.activation, ref.loss_name, dtype=ref.dtype,
+                          output_delta=output_delta, hidden_derivative=hidden_derivative)
+    variant.load_state_dict(ref.state_dict())
+    return variant.gradients(X, y)
+
+
+def known_mistakes(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
+    """(kind, explanation, gradients) for classic mistakes that change more than a constant factor."""
+    act = ref.activation
+    f = ACTIVATIONS[act]
+    if ref.sizes[1:-1]:  # only networks with hidden layers have hidden derivatives
+        # the derivative taken at a = f(z) instead of z; relu'(relu(z)) equals relu'(z), so that
+        # mistake is invisible for ReLU
+        if act != "relu":
+            yield ("derivative-at-output",
+                   f"the hidden layers take the {act} derivative at the activation a instead of at z: "
+                   f"{act}'(a) where {act}'(z) is needed. The forward pass keeps a = {act}(z); "
+                   f"write the derivative from a ({'a * (1 - a)' if act == 'sigmoid' else '1 - a**2'}), "
+                   f"don't apply {act} to it again",
+                   _variant_gradients(ref, X, y, hidden_derivative=lambda a: DERIVATIVES[act](f(a))))
+        if act == "relu":
+            explanation = ("the ReLU derivative lets the gradient through units that are off: it must be 0 "
+                           "where a = relu(z) is 0 (PyTorch uses 0 at z = 0 too), e.g. (a > 0), not (a >= 0) or 1")
+        else:
+            explanation = (f"the hidden layers leave out the {act} derivative: after delta @ W, multiply by "
+                           f"the activation's derivative before going one layer down")
+        yield ("missing-activation-derivative", explanation,
+               _variant_gradients(ref, X, y, hidden_derivative=np.ones_like))
+        if act == "tanh":
+            yield ("derivative-formula", "the tanh derivative is written 1 - a; it is 1 - a**2",
+                   _variant_gradients(ref, X, y, hidden_derivative=lambda a: 1 - a))
+    if ref.loss_name == "mse":
+        n = X.shape[0]
+        yield ("missing-output-derivative",
+               "the output layer's delta leaves out the sigmoid derivative a_out * (1 - a_out): "
+               "delta_out = dL/da_out * a_out * (1 - a_out), as in the lesson's d_a_out__d_z_out",
+               _variant_gradients(ref, X, y, output_delta=lambda o, t: 2 * (o - losses.onehot(t, o.shape[1])) / n))
+
+
+def shifted_labels(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
+    """(kind, explanation, gradients) for targets taken from the labels shifted by k classes."""
+    n_classes = ref.sizes[-1]
+    for k in range(1, n_classes):
+        shifted = "y - 1" if k == 1 else "y + 1" if k == n_classes - 1 else f"y - {k}"
+        yield ("label-shift",
+               f"the targets are the labels shifted in the class list: every example is trained towards class "
+               f"{shifted} (mod {n_classes}) instead of y. Index the one-hot with y itself: "
+               f"onehot[np.arange(n), y] = 1",
+               ref.gradients(X, (y - k) % n_classes))
+
+
+def targets_mixed(model, ref: scratch.MLP, X, y, close: Close) -> bool:
+    """True when ``model``'s gradient is right on every one-class part of the batch (at least two).
+
+    Called once the whole batch is known to be wrong: then the error needs examples of different
+    classes side by side, which is what a one-hot built as ``onehot[:, y] = 1`` or targets taken
+    from the wrong rows do. A part the model cannot even compute counts as "not right".
+    """
+    classes = np.unique(y)
+    if len(classes) < 2:
+        return False
+    for c in classes:
+        rows = np.flatnonzero(y == c)
+        try:
+            got = model.gradients(X[rows], y[rows])
+        except Exception:  # noqa: BLE001  the learner's code on a smaller batch: any failure means no verdict here
+            return False
+        want = ref.gradients(np.asarray(X[rows], dtype=np.float64), y[rows])
+        if not all(close(got.get(k), g) for k, g in want.items()):
+            return False
+    return True
+
+
+TARGETS_MIXED = ("the gradient is right on every one-class part of the batch and wrong on the whole batch: one "
+                 "example's target reaches another example's delta. Build the one-hot row by row, "
+                 "onehot[np.arange(n), y] = 1 (onehot[:, y] = 1 sets every listed class in every row), and keep "
+                 "y in the same order as the rows of X. A gradient check on a one-class batch cannot see this")

@@ -1,0 +1,8 @@
+"""The bridge lesson: each step of the book's NumPy MLP beside its PyTorch counterpart, measured.
+
+- ``pages``: the lesson's steps, quoted from the live source with ``inspect``, as HTML and Markdown;
+- ``measure``: the lesson's data and twins, and the order its steps are measured in;
+- ``steps``: one function per step, measuring its agreement on real digits.
+
+Imports: the lower rooms and the renderers ``compare.report.html`` / ``compare.report.markdown``.
+"""

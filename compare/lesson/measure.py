@@ -1,0 +1,114 @@
+"""The bridge lesson's measurements: every step of the lesson run on both twins, on real digits.
+
+``measure_lesson`` returns, per step key of ``compare.lesson.pages.STEPS``, the shapes at that step, the
+measured agreement rows and notes (each step is one function of ``compare.lesson.steps``, called here in the
+lesson's order); ``measure_trap`` works the 10x trap through with real numbers.
+
+Lesson: the whole of "Implementing a Multi-Layer NN", from loading the digits to the misclassified examples.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import scratch
+import torch_impl
+
+from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
+from ..data.schedule import BatchSchedule
+from ..twins.threads import same_threads
+from ..twins.transfer import scratch_to_torch
+from . import steps as step
+from .steps import BATCH, CLASSES, HIDDEN, LR, Measured, tensor
+
+LESSON_TRAIN = 3500   # training examples the demos use (all of mnist-5k's): one epoch is a blink
+TRAP_EPOCHS = 5       # epochs of the 10x-trap demonstration: enough to see the gap open
+
+
+def lesson_arrays(data: Dataset, seed: int) -> dict[str, np.ndarray]:
+    """float64 copies (the lesson's network is float64): a seeded pick of up to ``LESSON_TRAIN`` training
+    rows, the validation and the test set; ``batch``, the indices into the pick of the one batch the lesson
+    compares forward, loss, gradients and a step on (``BATCH`` rows, stratified and seeded as every gradient
+    check here is, so every class is present), and that batch as loaded."""
+    pick = np.random.default_rng(seed).permutation(len(data.y_train))[:LESSON_TRAIN]
+    batch = gradient_check_batch(data.y_train[pick], BATCH, seed, CLASSES)
+    f64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+    return {"X": f64(data.X_train[pick]), "y": data.y_train[pick], "Xv": f64(data.X_valid), "yv": data.y_valid,
+            "Xt": f64(data.X_test), "yt": data.y_test, "batch": batch, "batch_as_loaded": data.X_train[pick[batch]]}
+
+
+def twins(n_features: int, seed: int) -> tuple[scratch.NeuralNetMLP, nn.Sequential]:
+    """The lesson's ``NeuralNetMLP`` and the float64 ``nn.Sequential`` holding a copy of its weights."""
+    model = scratch.NeuralNetMLP(n_features, HIDDEN, CLASSES, random_seed=seed)
+    net = torch_impl.build_model([n_features, HIDDEN, CLASSES], "sigmoid", "mse").double()
+    scratch_to_torch(model, net)
+    return model, net
+
+
+def measure_lesson(data: Dataset | None = None, seed: int = 123) -> dict:
+    """Run every step of the lesson on both sides and measure how well they agree. Lesson: all of it."""
+    data = data if data is not None else load_dataset("mnist-5k", seed=seed)
+    with same_threads(1):  # its arrays are small, where extra threads only cost (and wait badly when busy)
+        return _measure(data, seed)
+
+
+def _measure(data: Dataset, seed: int) -> dict:
+    """Every step in the lesson's order; each records into its own ``Measured``, keyed as ``pages.STEPS``."""
+    a = lesson_arrays(data, seed)
+    X, y, Xb, yb = a["X"], a["y"], a["X"][a["batch"]], a["y"][a["batch"]]
+    records: dict[str, Measured] = defaultdict(Measured)   # one per step
+    step.load(records["load"], data)
+    step.normalise(records["normalise"], data, Xb, a["batch_as_loaded"])
+    onehot = step.onehot(records["onehot"], yb)
+    step.split(records["split"], data)
+    model, net = step.init(records["init"], data.n_features, seed)
+    a_h, a_out = step.forward(records["forward"], model, net, Xb)
+    loss_t = step.loss(records["loss"], model, net, Xb, yb, a_out, onehot)
+    step.backward(records["backward"], model, net, loss_t, Xb, yb, a_h, a_out)
+    opt = step.update(records["update"], model, net, Xb, yb)
+    step.minibatches(records["minibatches"], model, net, opt, X, y, seed)
+    step.evaluate(records["evaluate"], model, net, a["Xv"], a["yv"])
+    step.misclassified(records["misclassified"], model, net, a["Xt"], a["yt"])
+    about = (f"{data.name}: {len(y)} training rows picked with seed {seed}, batches of {BATCH}; the steps on one "
+             f"batch use a stratified draw of {BATCH} of them, {describe_batch(label_counts(yb, CLASSES))}")
+    return {"about": about,
+            "steps": {k: v.as_dict() for k, v in records.items()}, "trap": measure_trap(a, data.n_features, seed)}
+
+
+def measure_trap(a: dict, n_features: int, seed: int) -> dict:
+    """The 10x trap in numbers: L, the printed MSE, ``nn.MSELoss()``, their gradients, and short trainings."""
+    model, net = twins(n_features, seed)
+    Xb, yb = a["X"][a["batch"]], a["y"][a["batch"]]
+    out = net(tensor(Xb))
+    onehot = F.one_hot(tensor(yb), CLASSES).double()
+    L, mse = torch_impl.squared_error_loss(out, tensor(yb)), torch.nn.MSELoss()(out, onehot)
+    g_L = torch.autograd.grad(L, list(net.parameters()), retain_graph=True)
+    g_M = torch.autograd.grad(mse, list(net.parameters()))
+    manual = model.gradients(Xb, yb)
+    grads = [{"name": name, "manual_vs_L": float(np.max(np.abs(manual[name] - gl.numpy()))),
+              "ratio": float(gl.norm() / gm.norm()),
+              "deviation": float((gl - 10 * gm).abs().max() / gl.abs().max())}
+             for (name, _), gl, gm in zip(net.named_parameters(), g_L, g_M)]
+    X, y, Xv, yv = tensor(a["X"]), tensor(a["y"]), tensor(a["Xv"]), tensor(a["yv"])
+    runs = {}
+    for label, loss, lr in (("L (the twin), lr 0.1", "mse", LR), ("nn.MSELoss(), lr 0.1", "mse-mean", LR),
+                            ("nn.MSELoss(), lr 1.0", "mse-mean", 10 * LR)):
+        _, net_r = twins(n_features, seed)
+        opt, loss_fn = torch_impl.make_optimizer(net_r, lr), torch_impl.loss_function(loss)
+        schedule = BatchSchedule(len(a["y"]), BATCH, seed)
+        accs = []
+        for _ in range(TRAP_EPOCHS):
+            torch_impl.train_epoch(net_r, loss_fn, opt, ((X[tensor(i)], y[tensor(i)]) for i in schedule.epoch()))
+            accs.append(torch_impl.evaluate(net_r, Xv, yv, "mse")["acc"])
+        runs[label] = {"valid_acc": accs, "weights": [p.detach().numpy().copy() for p in net_r.parameters()]}
+    w1, w3 = runs["L (the twin), lr 0.1"]["weights"], runs["nn.MSELoss(), lr 1.0"]["weights"]
+    return {"L": L.item(), "printed_mse": scratch.mse_loss(yb, out.detach().numpy()), "nn_mse": mse.item(),
+            "grads": grads, "epochs": TRAP_EPOCHS, "train_rows": len(a["y"]),
+            "batch": describe_batch(label_counts(yb, CLASSES)),
+            "runs": {k: v["valid_acc"] for k, v in runs.items()},
+            "rescaled_gap": max(float(np.max(np.abs(p - q))) for p, q in zip(w1, w3))}

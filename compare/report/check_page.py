@@ -1,0 +1,127 @@
+"""The check's report as a page: the verdict, the checks in order, the tables in the learner's names, their code
+beside the twin's, and the run report's own training, drift and test-set sections.
+
+``build_check_page(report, run_metrics)`` returns a ``compare.html.Page``; ``run_metrics`` holds training in
+the shape of a run's ``metrics.json`` (see ``report.run_metrics``), so ``compare.report.build_report`` draws
+those sections exactly as it does for a run, with the learner's class on the "scratch" side.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from typing import Any
+
+import torch_impl
+from torch_impl import build_model
+
+from ..learner.blame import shown
+from ..learner.result import TITLES, CheckReport
+from .html import Code, Columns, Note, Page, Section, Table
+from .run_page import build_report, gradient_table, sci
+
+RUN_SECTIONS = ("The two training runs", "How far apart they drift", "Test set: how the twins do")
+STATUS = {"ok": "ok", "FAIL": "**FAIL**", "skipped": "skipped"}
+
+
+def quote(fn, label: str | None = None) -> Code:
+    """``fn``'s source, dedented, labelled ``file:line name``; a note instead when the source is not readable."""
+    try:
+        lines, start = inspect.getsourcelines(fn)
+        file = inspect.getsourcefile(fn) or "?"
+    except (OSError, TypeError):
+        return Code("(source not available)", label or str(getattr(fn, "__qualname__", "?")))
+    return Code(textwrap.dedent("".join(lines)), f"{shown(file)}:{start} {label or fn.__qualname__}")
+
+
+def _intro(report: CheckReport) -> list:
+    lines = [f"**{'Agrees' if report.passed else 'DISAGREES'}.** {report.headline()}."]
+    lines += [f"{i}. {TITLES[s.name]}: {STATUS[s.status]}: {s.summary}" for i, s in enumerate(report.stages, 1)]
+    blocks = [Note("\n".join(lines), "ok" if report.passed else "warn")]
+    blocks += [Note(f"**Finding ({f.kind}):** {f.message}", "warn") for f in report.findings]
+    if report.raised and not any(report.raised in f.message for f in report.findings):
+        blocks.append(Note(f"**Your code raised:** {report.raised}", "warn"))
+    return blocks
+
+
+def _what(report: CheckReport, settings: dict) -> list:
+    blocks = [f"Class `{report.class_name}` from `{report.file or '?'}`: {report.layout_note}. "
+              f"Network {' → '.join(map(str, report.sizes))}, sigmoid units, squared error summed over classes, "
+              f"**{report.dtype}**. Checked on {report.batch or 'no batch'}.",
+              "Loading the file ran its code, as pytest does when it collects a test file.",
+              Table(["setting", "value"], [[k, f"`{v}`"] for k, v in settings.items()], align="ll")]
+    return blocks
+
+
+def _stages(report: CheckReport) -> list:
+    rows = [[str(i), TITLES[s.name], STATUS[s.status], s.summary] for i, s in enumerate(report.stages, 1)]
+    return [Table(["", "check", "result", "what it found"], rows, align="llll")]
+
+
+def _intermediates(report: CheckReport) -> list:
+    if not report.intermediates:
+        return ["No values were compared: the check stopped before the forward pass agreed."]
+    rows = [[f"`{r.name}`", r.what, "×".join(map(str, r.comparison.shape)),
+             r.verdict if r.comparison.passed else f"**{r.verdict}**", sci(r.comparison.max_abs_diff),
+             sci(r.comparison.max_rel_diff)] for r in report.intermediates]
+    return ["Each value your class hands over, under your own name, against the twin's on the same weights and "
+            "batch (for the gradients: autograd's `loss.backward()`). **exact**: equal to the last bit; **close**: "
+            "within the tolerance for " + report.dtype + ".",
+            Table(["your name", "what", "shape", "verdict", "max abs diff", "max rel diff"], rows, align="lllrrr")]
+
+
+def _gradients(report: CheckReport) -> list:
+    gc = report.gradient_check
+    if gc is None:
+        return ["The gradient check did not run: an earlier check stopped it."]
+    d = gc.as_dict()
+    blocks = [f"Your backward's gradients under your names, against autograd on the twin, fourth-order finite "
+              f"differences of L in float64 and directional derivatives along random directions "
+              f"(rtol {d['rtol']:g} against autograd): **{'passed' if gc.passed else 'FAILED'}**.",
+              gradient_table(d)]
+    blocks += [Note(f"**Diagnosis:** {f.message}", "warn") for f in gc.diagnosis]
+    return blocks
+
+
+def _code(report: CheckReport, cls: Any) -> list:
+    if cls is None:
+        return ["Your class could not be quoted."]
+    net = build_model(report.sizes or (784, 50, 10), "sigmoid", "mse")
+    forward = quote(cls.forward, f"{cls.__name__}.forward")
+    backward = quote(getattr(cls, "backward", None) or cls.gradients,
+                     f"{cls.__name__}.{'backward' if hasattr(cls, 'backward') else 'gradients'}")
+    return ["What you wrote by hand, beside what PyTorch does for it. The twin is an `nn.Sequential` built from the "
+            "same sizes, holding a copy of your initial weights:",
+            Code(repr(net), "the twin, as PyTorch prints it"),
+            Columns([(f"yours: {cls.__name__}.forward", [forward]),
+                     ("torch: the layers do the forward pass", [quote(torch_impl.build_model)])]),
+            Columns([(f"yours: {cls.__name__}.backward", [backward]),
+                     ("torch: autograd does the backward pass", [quote(torch_impl.train_step),
+                                                                 quote(torch_impl.squared_error_loss)])])]
+
+
+def build_check_page(report: CheckReport, settings: dict, run_metrics: dict | None, figures: set[str],
+                     cls: type | None = None) -> Page:
+    """The whole page; ``run_metrics`` (None without training) brings the run report's training sections."""
+    page = Page(f"mlp-compare check: your {report.class_name} against its PyTorch twin")
+    page.intro = _intro(report)
+    page.sections = [Section("What was checked", _what(report, settings)),
+                     Section("The checks, in order", _stages(report)),
+                     Section("Intermediates: yours beside the twin's", _intermediates(report)),
+                     Section("Do the gradients agree?", _gradients(report)),
+                     Section("Your code beside the twin's", _code(report, cls))]
+    if run_metrics is not None:
+        run_page = build_report(run_metrics, None, None, figures)
+        found = {s.title: s for s in run_page.sections}
+        missing = [t for t in RUN_SECTIONS if t not in found]
+        if missing:  # the run report was reorganised: say so rather than drop sections silently
+            raise KeyError(f"the run report has no section {missing}; update compare.learner.page.RUN_SECTIONS")
+        lead = Note(f"Here your `{report.class_name}` is the **scratch** side (solid lines), trained with your own "
+                    f"forward and backward and `param -= lr * grad`; the twin is trained with `optim.SGD`.")
+        for title in RUN_SECTIONS:
+            section = found[title]
+            if title == RUN_SECTIONS[0]:
+                section.blocks.insert(0, lead)
+            page.sections.append(section)
+    page.footer = "Written by mlp-compare check. Numbers: check.json beside this page."
+    return page
