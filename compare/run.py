@@ -149,9 +149,7 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         metrics["test_disagreements"] = metrics["test_set"]["disagreements"]["count"]
     step_loss = {twin: [loss for epoch in per_epoch for loss in epoch] for twin, per_epoch in result.step_losses.items()}
     if step_loss["scratch"]:
-        diff = np.abs(np.subtract(step_loss["scratch"], step_loss["torch"]))
-        metrics["step_loss"] = {"steps": len(diff), "steps_per_epoch": len(diff) // result.epochs_done,
-                                "max_abs_diff": float(diff.max()), "identical": int(np.sum(diff == 0))}
+        metrics["step_loss"] = step_loss_summary(step_loss, result.epochs_done)
     if dtype_comparison is not None:
         metrics["dtype_comparison"] = dtype_comparison
     if save_weights and metrics["status"] != "diverged":  # diverged weights are NaN: nothing worth keeping
@@ -164,6 +162,13 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     if rerun_bug is not None:
         raise rerun_bug
     return metrics
+
+
+def step_loss_summary(step_loss: dict[str, list[float]], epochs: int) -> dict:
+    """How far apart the twins' per-step losses are: ``step_loss[twin]`` (steps,) for scratch and torch."""
+    diff = np.abs(np.subtract(step_loss["scratch"], step_loss["torch"]))
+    return {"steps": len(diff), "steps_per_epoch": len(diff) // epochs, "max_abs_diff": float(diff.max()),
+            "identical": int(np.sum(diff == 0))}
 
 
 def _check_gradients(config: RunConfig, data: Dataset, twins: Twins) -> dict:
