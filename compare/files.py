@@ -102,3 +102,13 @@ def prepare_out_dir(out: Path, overwrite: bool = False) -> Path:
     except OSError as e:
         raise UserError(f"cannot write to --out {out} ({e.strerror or e}); choose a folder you can write to") from None
     return out
+
+
+def check_file_target(path: Path | None, flag: str = "--json") -> None:
+    """Refuse, before any work, a file path that cannot be written: a missing folder or an existing folder."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; pass a file path such as {path / 'results.json'}")
+    if not path.parent.is_dir():
+        raise UserError(f"{flag} {path}: folder {path.parent} does not exist")

@@ -56,3 +56,15 @@ def test_twin_files_are_symmetric_and_hold_their_counterparts(ours, our_names, t
     assert our_names <= defined_names(ROOT / ours), f"{ours} lost {sorted(our_names - defined_names(ROOT / ours))}"
     assert their_names <= defined_names(ROOT / theirs), \
         f"{theirs} lost {sorted(their_names - defined_names(ROOT / theirs))}"
+
+
+def test_an_install_carries_every_package():
+    """A wheel holds what setuptools finds with pyproject's patterns: every package on disk must be among them
+    (listing only the top-level packages once shipped compare/ without its rooms)."""
+    tomllib = pytest.importorskip("tomllib")
+    setuptools = pytest.importorskip("setuptools")
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    found = set(setuptools.find_packages(str(ROOT), include=find["include"]))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for pkg in ("scratch", "torch_impl", "compare")
+               for p in (ROOT / pkg).rglob("__init__.py")}
+    assert on_disk - found == set()

@@ -62,3 +62,11 @@ def test_user_facing_validation_raises_usererror_which_is_a_valueerror(tmp_path,
 
 def test_dataerror_is_a_usererror():
     assert issubclass(DataError, UserError) and issubclass(UserError, ValueError)
+
+
+@pytest.mark.parametrize("command", [["gradcheck"], ["check", "scratch/lesson.py"], ["bench", "--quick"]])
+def test_a_json_path_that_is_a_folder_is_refused_before_any_work(command, tmp_path, capsys):
+    assert main([*command, "--json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"mlp-compare: error: --json {tmp_path} is a folder; pass a file path such as " \
+                                      f"{tmp_path / 'results.json'}\n"
+    assert list(tmp_path.iterdir()) == []  # nothing was written, not even a temporary file

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UserError
 from .args import positive_int
 
 if TYPE_CHECKING:
@@ -38,15 +37,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def main(args) -> int:
     from ..bench.bench import run_bench
     from ..bench.config import BenchConfig
-    from ..files import prepare_out_dir, save_figure, write_json
+    from ..files import check_file_target, prepare_out_dir, save_figure, write_json
 
     overrides = {k: v for k, v in (("reps", args.reps), ("rows", args.rows)) if v is not None}
     overrides["threads"] = args.threads
     if args.no_memory:
         overrides["memory_dtypes"] = ()
     config = BenchConfig.quick(**overrides) if args.quick else BenchConfig(**overrides)
-    if args.json is not None and not args.json.parent.is_dir():
-        raise UserError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    check_file_target(args.json)
     out = prepare_out_dir(args.out, args.overwrite) if args.out is not None else None
     results = run_bench(config, progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     print(format_table(results))

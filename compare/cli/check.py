@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import UserError
 from .args import DTYPE_CHOICES, PROG, learning_rate, positive_int, seed_value, whole_number
 
 DESCRIPTION = """Check your own NumPy MLP, written as the book's NeuralNetMLP (weight_h, bias_h, weight_out,
@@ -53,12 +52,11 @@ def main(args) -> int:
     import numpy as np
 
     from ..data.load import load_dataset
-    from ..files import prepare_out_dir, write_json
+    from ..files import check_file_target, prepare_out_dir, write_json
     from ..learner import CannotCheck, check_backprop, load_target
     from ..report.check_files import write_report
 
-    if args.json is not None and not args.json.parent.is_dir():
-        raise UserError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    check_file_target(args.json)
     try:
         target = load_target(args.target)
     except CannotCheck as e:

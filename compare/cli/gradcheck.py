@@ -34,11 +34,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def main(args) -> int:
     from ..data.load import describe_batch, gradient_check_batch, label_counts, load_dataset
-    from ..files import write_json
+    from ..files import check_file_target, write_json
 
     # bad input fails before any work
-    if args.json is not None and not args.json.parent.is_dir():
-        raise UserError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    check_file_target(args.json)
     if not args.mutants and args.torch_loss == "mse-mean" and args.loss != "mse":
         raise UserError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
     data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
