@@ -74,5 +74,7 @@ def call(their_file: str | None, method: str, fn, *args, **kwargs):
     try:
         with np.errstate(over="ignore", under="ignore"):
             return fn(*args, **kwargs)
-    except Exception as e:  # anything their code raises is their bug, reported in one line
+    # Anything their code raises is their bug, in one line; sys.exit() too, which must never end the
+    # check with its own exit code (sys.exit(0) would read as a pass).
+    except (Exception, SystemExit) as e:
         raise LearnerRaised(method, e, locate(e, their_file)) from None

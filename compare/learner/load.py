@@ -61,7 +61,7 @@ def load_module(source: str):
         raise CannotCheck(_import_failed(e, None, source)) from None
     except SyntaxError as e:
         raise CannotCheck(_syntax(e)) from None
-    except Exception as e:  # their module's own code raised while it was imported
+    except (Exception, SystemExit) as e:  # their module's own code raised (or called sys.exit) on import
         raise CannotCheck(_import_failed(e, None, source)) from None
     return module, getattr(module, "__file__", None)
 
@@ -90,7 +90,7 @@ def _load_file(path: Path):
     except SyntaxError as e:
         del sys.modules[name]
         raise CannotCheck(_syntax(e)) from None
-    except Exception as e:  # an import inside their file, or any other top-level code of theirs
+    except (Exception, SystemExit) as e:  # an import inside their file, any top-level code, sys.exit
         del sys.modules[name]
         raise CannotCheck(_import_failed(e, str(path), shown(path))) from None
     return module, str(path)
@@ -101,7 +101,7 @@ def _load_package_file(path: Path, dotted: str):
         module = importlib.import_module(dotted)
     except SyntaxError as e:
         raise CannotCheck(_syntax(e)) from None
-    except Exception as e:  # an import inside their file, or any other top-level code of theirs
+    except (Exception, SystemExit) as e:  # an import inside their file, any top-level code, sys.exit
         raise CannotCheck(_import_failed(e, str(path), shown(path))) from None
     loaded = Path(getattr(module, "__file__", "") or "").resolve()
     if loaded != path:
@@ -115,7 +115,7 @@ def _syntax(e: SyntaxError) -> str:
     return f"{where}: {type(e).__name__}: {e.msg}; fix it, then check again"
 
 
-def _import_failed(e: Exception, file: str | None, what: str) -> str:
+def _import_failed(e: BaseException, file: str | None, what: str) -> str:
     where = locate(e, file) or what
     text = " ".join(str(e).split())
     verb = "an import failed" if isinstance(e, ImportError) else "running it raised"
