@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -11,6 +12,11 @@ from .data.load import DATASETS, DEFAULT_VALID_SIZE
 from .errors import UserError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # a larger learning rate is inf in float32
+
+
+def resolve_threads(threads: int) -> int:
+    """``threads``, or every core for 0."""
+    return threads or os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,7 @@ class RunConfig:
     epochs: int = 50                     # the lesson trains for 50 epochs
     batch_size: int = 100                # the lesson's minibatch_size
     lr: float = 0.1                      # the lesson's learning rate
-    seed: int = 123                      # weights: RandomState(seed); split, batches, checked batch: compare.seeds
+    seed: int = 123                      # weights: RandomState(seed); split, batches, checked batch: compare.data.seeds
     dtype: str = "float64"               # float64 makes the twins agree to ~1e-15
     device: str = "cpu"                  # the twin's device; "cuda" when asked and available
     threads: int = 0                     # BLAS and torch threads, equal on both sides; 0: all cores
@@ -58,8 +64,6 @@ class RunConfig:
 
     @property
     def effective_threads(self) -> int:
-        from .twins.threads import resolve_threads  # imports torch: only when a run starts
-
         return resolve_threads(self.threads)
 
     def sizes(self, n_features: int, n_classes: int) -> list[int]:

@@ -23,6 +23,7 @@ from .data.load import CLASS_NAMES, Dataset, gradient_check_batch, label_counts,
 from .errors import ERROR_LOG, UserError
 from .files import prepare_out_dir, write_atomic, write_json
 from .gradcheck.check import check_gradients
+from .lesson.pages import write_lesson
 from .report.run_files import write_outputs
 from .report.run_page import summarise_test_set
 from .twins.health import training_health
@@ -157,6 +158,7 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     write_json(out / "metrics.json", metrics)  # the numbers first: they survive a failure in the pages
     with phase("write outputs"):
         write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None)
+        write_lesson(out, data)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took
     write_json(out / "metrics.json", metrics)
     if rerun_bug is not None:
@@ -175,7 +177,7 @@ def _check_gradients(config: RunConfig, data: Dataset, twins: Twins) -> dict:
     """The three-opinion check of the scratch twin on a stratified batch of ``batch_size`` training examples."""
     n_check = min(config.batch_size, len(data.y_train))
     check = gradient_check_batch(data.y_train, n_check, config.seed, data.num_classes)
-    report = check_gradients(twins.scratch, data.X_train[check], data.y_train[check])
+    report = check_gradients(twins.scratch, data.X_train[check], data.y_train[check], seed=config.seed)
     return {**report.as_dict(), "batch_labels": label_counts(data.y_train[check], data.num_classes)}
 
 

@@ -70,3 +70,9 @@ def test_a_json_path_that_is_a_folder_is_refused_before_any_work(command, tmp_pa
     assert capsys.readouterr().err == f"mlp-compare: error: --json {tmp_path} is a folder; pass a file path such as " \
                                       f"{tmp_path / 'results.json'}\n"
     assert list(tmp_path.iterdir()) == []  # nothing was written, not even a temporary file
+
+
+def test_check_refuses_a_batch_size_beyond_the_training_split_before_checking(capsys):
+    assert main(["check", "scratch/lesson.py", "--batch-size", "4000"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "mlp-compare: error: batch size must be between 1 and the training-set size 3500, got 4000\n"

@@ -1,4 +1,4 @@
-"""Tests for compare.idx, the validated IDX reader. No network: every file is written here."""
+"""Tests for compare.data.idx, the validated IDX reader. No network: every file is written here."""
 from __future__ import annotations
 
 import gzip

@@ -120,6 +120,21 @@ def test_no_import_cycle():
     assert find_cycle(graph()) is None, f"import cycle: {' -> '.join(find_cycle(graph()) or [])}"
 
 
+def room_graph(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Which rooms of compare/ import which other rooms (a room importing itself is not an edge)."""
+    rooms: dict[str, set[str]] = {}
+    for importer, targets in edges.items():
+        if importer.startswith("compare"):
+            rooms.setdefault(room(importer), set()).update(
+                room(t) for t in targets if t.startswith("compare") and room(t) != room(importer))
+    return rooms
+
+
+def test_no_two_rooms_import_each_other_even_through_others():
+    cycle = find_cycle(room_graph(graph()))
+    assert cycle is None, f"rooms import each other in a circle: {' -> '.join(cycle or [])}"
+
+
 def test_no_room_imports_a_higher_one():
     assert layering_breaks(graph()) == []
 

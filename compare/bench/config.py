@@ -48,6 +48,6 @@ class BenchConfig:
 
     @property
     def effective_threads(self) -> int:
-        from ..twins.threads import resolve_threads
+        from ..config import resolve_threads
 
         return resolve_threads(self.threads)

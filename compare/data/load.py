@@ -11,7 +11,7 @@ Datasets:
   training file (55,000 / 5,000 / 10,000 with the default).
 
 Every split comes in random row order (train and valid by the seed's split stream, test in one
-order for every seed; see ``compare.seeds``): the sources may be sorted by label, and "the first n
+order for every seed; see ``compare.data.seeds``): the sources may be sorted by label, and "the first n
 rows" must never be one class.
 
 Lesson: "Implementing a Multi-Layer NN" scales pixels with ``((X / 255.) - .5) * 2``.
@@ -195,7 +195,7 @@ def load_dataset(name: str = "mnist-5k", data_dir=None, valid_size: int | None =
     """Load, preprocess and split ``name``.
 
     Train and valid come from the seed's ``split`` stream; the test rows (and their order) are the
-    same for every seed (``compare.seeds``).
+    same for every seed (``compare.data.seeds``).
     """
     if name not in DATASETS:
         raise UserError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")

@@ -1,6 +1,6 @@
 """The one batch schedule both twins consume.
 
-A permutation per epoch from the seed's ``schedule`` stream (``compare.seeds``), cut into batches of
+A permutation per epoch from the seed's ``schedule`` stream (``compare.data.seeds``), cut into batches of
 ``batch_size``; the partial batch at the tail is dropped, as the lesson's ``minibatch_generator``
 does. Nothing else draws from this generator, so evaluating (which never shuffles) cannot shift
 later batches, and the split draws from a stream of its own, so a different validation size does

@@ -104,7 +104,7 @@ class GradientReport:
     loss_manual: float
     loss_autograd: float
     torch_loss: str
-    diagnosis: list = field(default_factory=list)  # compare.diagnosis.Finding, filled when a check fails
+    diagnosis: list = field(default_factory=list)  # compare.gradcheck.diagnosis.Finding, filled when a check fails
     probes: list[Probe] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # state-dict key -> the model's own name
 

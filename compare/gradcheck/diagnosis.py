@@ -6,7 +6,7 @@ manual gradient, judged against the true one. Then three kinds of evidence:
 - what the comparison itself found: a gradient in the wrong dtype, of the wrong shape, or missing;
 - the *shape* of the error, parameter by parameter: a constant factor (×num_classes, ×batch size,
   ×2), a flipped sign, an all-zero gradient, a transposed weight gradient;
-- *known mistakes*, recomputed or probed (``compare.mistakes``): the derivative taken at the wrong
+- *known mistakes*, recomputed or probed (``compare.gradcheck.mistakes``): the derivative taken at the wrong
   place, left out, labels shifted, targets mixed across examples. When one fits, we name it.
 Finally we localise: the first layer (walking back from the output) whose weight and bias are both
 wrong is where a wrong delta enters; the layers below inherit it. A wrong gradient that backprop would

@@ -4,7 +4,7 @@ The mutants here are the textbook backward of ``TeachingMLP`` with one step chan
 line is marked ``# BUG``. Three of them mix up the targets of different examples, which only a batch
 holding several classes can show: on a one-class batch ``onehot[:, y] = 1`` *is* the one-hot.
 ``mutants_book`` and ``mutants_deep`` add whole backwards written in the lesson's style, sharing no
-code with the recognisers in ``compare.mistakes``.
+code with the recognisers in ``compare.gradcheck.mistakes``.
 
 Each mutant names the finding for its mistake (``expected``) and the Linear layer where the error
 enters (``enters_at``). ``mlp-compare gradcheck --mutants`` runs them all through ``check_gradients``

@@ -1,7 +1,7 @@
 """Mutants written the way a learner writes them: the lesson's ``NeuralNetMLP.backward``, copied out
 whole, with one line wrong (marked ``# BUG``).
 
-They share no code with ``compare.mistakes``, which recomputes mistakes through ``TeachingMLP``'s
+They share no code with ``compare.gradcheck.mistakes``, which recomputes mistakes through ``TeachingMLP``'s
 plug-in steps: if the diagnosis names these, it recognises a family of mistakes, not its own copy.
 Each class says the finding that names its mistake (``expected``) and the Linear layer where the
 error enters (``enters_at``), so a generic "the error enters at layer k" can be judged too.

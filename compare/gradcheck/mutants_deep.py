@@ -1,5 +1,5 @@
 """Mutants in a deeper network written in the lesson's style: two hidden layers, one backward copied
-out whole per mutant with one line wrong (marked ``# BUG``). Independent of ``compare.mistakes``.
+out whole per mutant with one line wrong (marked ``# BUG``). Independent of ``compare.gradcheck.mistakes``.
 
 ``DeepBookNet`` itself is right (the gallery checks that it passes), so a mutant fails because of its
 ``# BUG`` line and nothing else.

@@ -9,12 +9,11 @@ What lives here, one concept per module:
 - ``contract``, ``mistakes``, ``purity``: forward, intermediates, the three-opinion gradient check in their
   names, the learners' own mistakes, purity and repeatability;
 - ``train``: their class trained in lockstep with the twin and ``optim.SGD``;
-- ``result``, ``check``: the ``CheckReport`` and ``check_backprop`` / ``assert_backprop_matches``;
-- ``report``: the HTML and Markdown report, built from the run report's pieces.
+- ``result``, ``check``: the ``CheckReport`` and ``check_backprop`` / ``assert_backprop_matches``.
 
-Imports: ``scratch``, ``torch_impl`` and compare's lower modules (data, schedule, tolerances, transfer,
-lockstep, gradcheck, diagnosis, teaching, io) and the renderers that import no twin (report, html,
-markdown, plots). Never ``cli`` or ``run``.
+The check's pages are in ``compare.report`` (``check_page``, ``check_files``), which builds on this room.
+Imports: ``scratch``, ``torch_impl`` and the rooms below this one (``compare.data``, ``compare.twins``,
+``compare.gradcheck``, ``compare.files``, ``compare.errors``). Never ``report``, ``cli`` or ``run``.
 """
 
 from .blame import CannotCheck, LearnerRaised

@@ -2,7 +2,7 @@
 
 1. forward, 2. intermediates, 3. gradients (three opinions), 4. purity and repeatability, 5. training in
 lockstep. Each check gets a fresh instance. The checks run on one batch of ``mnist-5k`` training digits
-drawn stratified and seeded, as every gradient check here is (``compare.data.gradient_check_batch``): on a batch of
+drawn stratified and seeded, as every gradient check here is (``compare.data.load.gradient_check_batch``): on a batch of
 one class a one-hot built as ``onehot[:, y] = 1`` gives exactly the right gradient.
 
 Their code raising (``LearnerRaised``) or returning what cannot be used (``BadReturn``) ends the check
@@ -17,6 +17,7 @@ import inspect
 import numpy as np
 
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
+from ..errors import UserError
 from ..gradcheck.diagnosis import Finding
 from ..gradcheck.tolerances import tolerance
 from ..twins.threads import same_threads
@@ -79,6 +80,8 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     first = subj.make()
     report.kind, report.storage, report.sizes = first.kind, first.storage, first.sizes
     data = _dataset(data, seed, dtype)
+    if epochs and not 1 <= batch_size <= len(data.y_train):  # refused before any check runs, not after them
+        raise UserError(f"batch size must be between 1 and the training-set size {len(data.y_train)}, got {batch_size}")
     X, y = check_batch(data, seed)
     counts = label_counts(y, data.num_classes)
     report.batch = f"{len(y)} mnist-5k training digits, {describe_batch(counts)} (seed {seed})"

@@ -2,7 +2,7 @@
 
 - In ``forward``: a missing sigmoid (the output equals ``z``), a softmax or another activation where the
   book has a sigmoid. The hint names what their value equals.
-- In ``backward``, beyond ``compare.diagnosis``'s gallery: a one-hot built as ``onehot[:, y] = 1``, which
+- In ``backward``, beyond ``compare.gradcheck.diagnosis``'s gallery: a one-hot built as ``onehot[:, y] = 1``, which
   marks every class of the batch in every row. On a batch of one class it gives exactly the right
   gradient: that is why the check's batch holds every class.
 

@@ -1,7 +1,7 @@
 """The check's report as a page: the verdict, the checks in order, the tables in the learner's names, their code
 beside the twin's, and the run report's own training, drift and test-set sections.
 
-``build_check_page(report, run_metrics)`` returns a ``compare.html.Page``; ``run_metrics`` holds training in
+``build_check_page(report, run_metrics)`` returns a ``compare.report.html.Page``; ``run_metrics`` holds training in
 the shape of a run's ``metrics.json`` (see ``report.run_metrics``), so ``compare.report.build_report`` draws
 those sections exactly as it does for a run, with the learner's class on the "scratch" side.
 """

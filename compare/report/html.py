@@ -1,8 +1,8 @@
 """Pages as data, and their HTML: one self-contained file, images embedded, nothing fetched.
 
 A page (``Page``) is a title, an introduction and numbered sections of blocks: paragraphs, tables,
-images, notes and code shown side by side. ``compare.report`` and ``compare.bridge`` build pages;
-``render_html`` (here) and ``compare.markdown.render_markdown_page`` write them.
+images, notes and code shown side by side. ``compare.report.run_page``, ``compare.report.check_page`` and ``compare.lesson.pages`` build pages;
+``render_html`` (here) and ``compare.report.markdown.render_markdown_page`` write them.
 
 Text is plain with two inline marks, ```code``` and ``**bold**``. Every string is HTML-escaped
 before the marks are turned into tags, so a user-supplied path or name can never inject markup;

@@ -1,4 +1,4 @@
-"""Any ``compare.html.Page`` as Markdown: ``report.md`` and ``lesson.md``, images beside them."""
+"""Any ``compare.report.html.Page`` as Markdown: ``report.md`` and ``lesson.md``, images beside them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The run's files: its figures, ``report.md``, the self-contained ``report.html`` and the bridge lesson.
+"""The run's report files: its figures, ``report.md`` and the self-contained ``report.html``.
 
 Everything here is drawn from ``metrics.json``'s numbers (plus, when given, the run's dataset for the
 image galleries and each twin's per-step losses), so a report can be written again from saved metrics.
@@ -12,7 +12,6 @@ import numpy as np
 
 from ..data.load import Dataset
 from ..files import save_figure, write_atomic
-from ..lesson.pages import write_lesson
 from . import plots
 from .html import render_html
 from .markdown import render_markdown_page
@@ -54,7 +53,7 @@ def render_figures(metrics: dict, data: Dataset | None, step_loss: dict | None) 
 
 
 def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_loss: dict | None = None) -> None:
-    """The run's files: the figures, report.md, the self-contained report.html and the lesson.
+    """The run's report files: the figures, report.md and the self-contained report.html (they link to the lesson).
 
     ``data`` (the run's dataset) gives the images of the sample grid and the galleries, and
     ``step_loss`` each twin's loss per training step; without them those figures are left out.
@@ -65,4 +64,3 @@ def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_lo
     write_atomic(out / "report.md", render_markdown_page(build_report(metrics, str(out), "lesson.md", set(images))))
     page = build_report(metrics, str(out), "lesson.html", set(images))
     write_atomic(out / "report.html", render_html(page, images))
-    write_lesson(out, data)

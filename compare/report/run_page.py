@@ -1,9 +1,9 @@
 """The comparison report, in the order a reader asks: what ran, do the gradients agree, the two runs,
 how far apart they drift, the test set, what it cost.
 
-``build_report`` turns ``metrics`` (what ``metrics.json`` holds) into a ``compare.html.Page``;
-``compare.markdown.render_markdown_page`` writes any page as Markdown (``report.md``, ``lesson.md``)
-and ``compare.html.render_html`` as one self-contained HTML file (``report.html``).
+``build_report`` turns ``metrics`` (what ``metrics.json`` holds) into a ``compare.report.html.Page``;
+``compare.report.markdown.render_markdown_page`` writes any page as Markdown (``report.md``, ``lesson.md``)
+and ``compare.report.html.render_html`` as one self-contained HTML file (``report.html``).
 """
 
 from __future__ import annotations

@@ -6,16 +6,10 @@ that times or trains them sets both counts together, here.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 
 import torch
 from threadpoolctl import threadpool_limits
-
-
-def resolve_threads(threads: int) -> int:
-    """``threads``, or every core for 0."""
-    return threads or os.cpu_count() or 1
 
 
 @contextmanager
