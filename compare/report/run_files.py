@@ -12,6 +12,7 @@ import numpy as np
 
 from ..data.load import Dataset
 from ..files import save_figure, write_atomic
+from ..lesson.lesson_notebook import write_lesson_notebook
 from ..lesson.pages import write_lesson
 from . import plots
 from .html import render_html
@@ -54,7 +55,7 @@ def render_figures(metrics: dict, data: Dataset | None, step_loss: dict | None) 
 
 
 def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_loss: dict | None = None) -> None:
-    """The run's files: the figures, report.md, the self-contained report.html and the lesson.
+    """The run's files: the figures, report.md, the self-contained report.html and the lesson (page and notebook).
 
     ``data`` (the run's dataset) gives the images of the sample grid and the galleries, and
     ``step_loss`` each twin's loss per training step; without them those figures are left out.
@@ -66,3 +67,4 @@ def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_lo
     page = build_report(metrics, str(out), "lesson.html", set(images))
     write_atomic(out / "report.html", render_html(page, images))
     write_lesson(out, data)
+    write_lesson_notebook(out)
