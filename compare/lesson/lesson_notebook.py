@@ -116,7 +116,7 @@ CELLS = {
     "minibatches": Cells(
         f"{3500 // 100} batches of (100, 784) per epoch; both twins eat the same batches in the same order.",
         ("torch_impl.idiomatic:train_epoch", "scratch.lesson:minibatch_generator", "scratch.train:train_epoch"),
-        "EPOCHS = 10\n"
+        "EPOCHS = 5\n"
         "model = NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=SEED)\n"
         "net = make_net()\n"
         "copy_book_weights(net, model)\n"
