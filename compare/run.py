@@ -23,6 +23,7 @@ from .data.load import CLASS_NAMES, Dataset, gradient_check_batch, label_counts,
 from .errors import ERROR_LOG, UserError
 from .files import prepare_out_dir, write_atomic, write_json
 from .gradcheck.check import check_gradients
+from .lesson.lesson_notebook import write_lesson_notebook
 from .lesson.pages import write_lesson
 from .report.run_files import write_outputs
 from .report.run_page import summarise_test_set
@@ -159,6 +160,7 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     with phase("write outputs"):
         write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None)
         write_lesson(out, data)
+        write_lesson_notebook(out)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took
     write_json(out / "metrics.json", metrics)
     if rerun_bug is not None:

@@ -101,7 +101,7 @@ def test_the_10x_trap_in_real_numbers(measured):
 def test_lesson_command_writes_html_and_markdown(tmp_path, capsys):
     out = tmp_path / "lesson"
     assert main(["lesson", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["lesson.html", "lesson.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["lesson.html", "lesson.ipynb", "lesson.md"]
     html, md = (out / "lesson.html").read_text(), (out / "lesson.md").read_text()
     assert "<script" not in html and "http" not in html
     assert "def backward(self, x, a_h, a_out, y):" in html and "loss.backward()" in html

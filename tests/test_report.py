@@ -34,7 +34,7 @@ def run(tmp_path_factory):
 def test_run_writes_report_lesson_and_figures(run):
     out, _, _ = run
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["lesson.html", "lesson.md", "metrics.json", "report.html", "report.md", *FIGURES])
+    assert names == sorted(["lesson.html", "lesson.ipynb", "lesson.md", "metrics.json", "report.html", "report.md", *FIGURES])
     for name in FIGURES:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

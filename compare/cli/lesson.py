@@ -1,4 +1,4 @@
-"""``mlp-compare lesson``: write the bridge lesson, ``lesson.html`` and ``lesson.md``, into a folder."""
+"""``mlp-compare lesson``: write the bridge lesson (``lesson.html``, ``lesson.md``, ``lesson.ipynb``) or its exercise."""
 
 from __future__ import annotations
 
@@ -6,28 +6,65 @@ import argparse
 import time
 from pathlib import Path
 
+from ..errors import UserError
 from .args import seed_value
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     lesson = sub.add_parser("lesson", help="write the bridge lesson (NumPy beside PyTorch, step by step): "
-                                           "lesson.html and lesson.md",
+                                           "lesson.html, lesson.md and lesson.ipynb; or the exercise notebook",
                             description="The lesson's network in NumPy and in PyTorch, step by step, side by side: "
                                         "the real source of both, the shapes, and their agreement measured on the "
-                                        "embedded mnist-5k digits; then the 10x trap in real numbers.")
+                                        "embedded mnist-5k digits; then the 10x trap in real numbers. lesson.ipynb "
+                                        "is the same lesson as cells to run.")
     lesson.add_argument("--out", type=Path, help="output folder (default: runs/lesson-YYYYmmdd-HHMMSS)")
     lesson.add_argument("--seed", type=seed_value, default=123,
                         help="initial weights, the split and the batch order (default: 123)")
     lesson.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
+    which = lesson.add_mutually_exclusive_group()
+    which.add_argument("--exercise", action="store_true",
+                       help="write only exercise.ipynb: backward and the update left to you, each checked")
+    which.add_argument("--solution", action="store_true",
+                       help="write only exercise.ipynb with the reference answers filled in (for teachers)")
+    lesson.add_argument("--execute", action="store_true",
+                        help="write the notebook executed, outputs included (needs the 'notebook' extra: "
+                             "nbclient, ipykernel)")
     return lesson
 
 
 def main(args) -> int:
-    from ..data.load import load_dataset
     from ..files import prepare_out_dir
-    from ..lesson.pages import write_lesson
+    from ..lesson.execute import require_nbclient
 
+    if args.execute and args.exercise:
+        raise UserError("--execute with --exercise would stop at the first check cell, which fails until you fill "
+                        "in the exercise; use --solution --execute, or leave out --execute")
+    if args.execute:
+        require_nbclient()  # before anything is written or measured
     out = prepare_out_dir(args.out or Path("runs") / time.strftime("lesson-%Y%m%d-%H%M%S"), args.overwrite)
-    page = write_lesson(out, load_dataset("mnist-5k", seed=args.seed), seed=args.seed, report=None)
-    print(f"wrote {out}/lesson.html and {out}/lesson.md: {len(page.sections)} sections, measured on mnist-5k")
+    if args.exercise or args.solution:
+        from ..lesson.exercise_notebook import exercise_notebook
+        nb, name = exercise_notebook(solution=args.solution, seed=args.seed), "exercise.ipynb"
+    else:
+        from ..data.load import load_dataset
+        from ..lesson.lesson_notebook import lesson_notebook
+        from ..lesson.pages import write_lesson
+
+        page = write_lesson(out, load_dataset("mnist-5k", seed=args.seed), seed=args.seed, report=None)
+        print(f"wrote {out}/lesson.html and {out}/lesson.md: {len(page.sections)} sections, measured on mnist-5k")
+        nb, name = lesson_notebook(seed=args.seed), "lesson.ipynb"
+    return _write(nb, out / name, args.execute)
+
+
+def _write(nb, path: Path, execute: bool) -> int:
+    from ..lesson.notebook import write_notebook
+
+    if execute:
+        from ..lesson.execute import execute as run_cells
+
+        started = time.perf_counter()
+        run_cells(nb, path.parent)
+        print(f"executed {path.name} in {time.perf_counter() - started:.1f} s")
+    write_notebook(nb, path)
+    print(f"wrote {path}" + (" (executed)" if execute else ": open it with jupyter lab or jupyter notebook"))
     return 0

@@ -42,7 +42,7 @@ def check_batch(data: Dataset, seed: int, size: int = CHECK_BATCH) -> tuple[np.n
 def _source_file(obj) -> str | None:
     try:
         return inspect.getsourcefile(obj if inspect.isclass(obj) else type(obj))
-    except TypeError:
+    except (TypeError, OSError):  # a builtin; or a class defined in a notebook or at the prompt (__main__)
         return None
 
 
@@ -172,9 +172,18 @@ def _finding(kind: str, message: str, params: list[str] | None = None) -> Findin
     return Finding(kind, message, params or [])
 
 
+class BackpropMismatch(AssertionError):
+    """``assert_backprop_matches``' failure: the table as its message, the ``CheckReport`` as ``report``."""
+
+    def __init__(self, report: CheckReport):
+        self.report = report
+        super().__init__("your backprop does not match PyTorch:\n" + report.table())
+
+
 def assert_backprop_matches(obj, **kwargs) -> CheckReport:
-    """For a learner's pytest: ``check_backprop(obj, **kwargs)``; ``AssertionError`` with the table on failure."""
+    """For a learner's pytest: ``check_backprop(obj, **kwargs)``; ``BackpropMismatch`` (an ``AssertionError``)
+    with the table on failure."""
     report = check_backprop(obj, **kwargs)
     if not report.passed:
-        raise AssertionError("your backprop does not match PyTorch:\n" + report.table())
+        raise BackpropMismatch(report)
     return report
