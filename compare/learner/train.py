@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from scratch.losses import onehot
+from scratch.losses import mse_value, printed_mse
 from torch_impl import loss_function, make_optimizer, train_step
 from torch_impl.train import history_row as twin_history_row
 
@@ -61,12 +61,12 @@ class TrainingResult:
 
 
 def _loss_and_mse(probas: np.ndarray, y: np.ndarray, loss_name: str) -> tuple[float, float]:
-    diff = probas - onehot(y, probas.shape[1], probas.dtype)
+    """Loss L and the lesson's printed MSE from class probabilities (B, C), as scratch defines them."""
     if loss_name == "mse":
-        loss = float(np.einsum("ij,ij->", diff, diff) / len(y))
-    else:
+        loss = mse_value(probas, y)
+    else:  # the learner hands over probabilities, not logits: -mean(log p_y), clamped away from log(0)
         loss = float(-np.mean(np.log(np.maximum(probas[np.arange(len(y)), y], np.finfo(probas.dtype).tiny))))
-    return loss, float(np.mean(diff ** 2))
+    return loss, printed_mse(probas, y)
 
 
 def learner_history_row(epoch: int, learner, data: Dataset) -> dict:
