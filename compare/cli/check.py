@@ -50,7 +50,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float64",
                    help="float32 casts the inputs and your weights and uses float32 tolerances")
     p.add_argument("--out", type=Path, default=argparse.SUPPRESS,
-                   help="output folder for report.html, report.md, check.json (default: runs/check-YYYYmmdd-HHMMSS)")
+                   help="output folder for report.html, report.md, check.json; for a folder of files, summary.csv, "
+                        "summary.html and a subfolder per file (default: runs/check-YYYYmmdd-HHMMSS)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     folder = p.add_argument_group("checking a folder of learners' files")
