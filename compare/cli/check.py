@@ -3,6 +3,10 @@
 Exit 0 when forward, gradients, purity and training agree with the twin; 1 when they do not (with the
 diagnosis; also when the learner's code raises: one line with their file and line); 2 when the file or
 class cannot be loaded or adapted (one line, no traceback).
+
+``mlp-compare check DIR``: every ``*.py`` in the folder, each in its own process
+(``compare.learner.folder``); ``summary.csv`` and ``summary.html`` (``compare.report.summary_page``).
+Exit 0 when every file passes, 2 when none could be loaded, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ optim.SGD on mnist-5k. Loading a file runs its code, as pytest does when it coll
 code you trust."""
 
 EPILOG = """exit codes: 0 your class agrees with the twin; 1 it does not (the findings say why; also when your
-code raises); 2 the file or class cannot be loaded or adapted. Example: mlp-compare check my_mlp.py:NeuralNetMLP"""
+code raises); 2 the file or class cannot be loaded or adapted. Example: mlp-compare check my_mlp.py:NeuralNetMLP.
+A folder (mlp-compare check submissions/ --epochs 1) checks every .py in it, each in its own process with a time
+limit (--timeout) and a memory limit (--memory-limit, the process's address space), --jobs at a time, and writes
+summary.csv, summary.html and one subfolder per file with its report.html; exit 0 when every file passes, 1 when
+any fails, times out or crashes, 2 when none could be loaded."""
 
 
 def epoch_count(text: str) -> int:
@@ -33,7 +41,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", metavar="PATH.py[:NAME]",
                    help="your file (or an importable MODULE), and the class in it when it holds several; "
-                        "loading it runs its code")
+                        "loading it runs its code. A folder: every .py in it, each a learner's file")
     p.add_argument("--epochs", type=epoch_count, default=5, help="lockstep training after the checks; 0 skips it")
     p.add_argument("--batch-size", type=positive_int, default=100, help="training batch size")
     p.add_argument("--lr", type=learning_rate, default=0.1, help="learning rate of both sides")
@@ -42,10 +50,39 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float64",
                    help="float32 casts the inputs and your weights and uses float32 tolerances")
     p.add_argument("--out", type=Path, default=argparse.SUPPRESS,
-                   help="output folder for report.html, report.md, check.json (default: runs/check-YYYYmmdd-HHMMSS)")
+                   help="output folder for report.html, report.md, check.json; for a folder of files, summary.csv, "
+                        "summary.html and a subfolder per file (default: runs/check-YYYYmmdd-HHMMSS)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    folder = p.add_argument_group("checking a folder of learners' files")
+    folder.add_argument("--timeout", type=seconds, default=120,
+                        help="seconds one file's check may take; then its process is stopped and its row says so")
+    folder.add_argument("--memory-limit", type=gibibytes, default=4, metavar="GIB",
+                        help="address space of one file's process, in GiB (RLIMIT_AS; importing torch alone "
+                             "reserves about 3)")
+    folder.add_argument("--jobs", type=positive_int, default=argparse.SUPPRESS,
+                        help="files checked at once, each with one thread (default: the number of cores)")
     return p
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds like 120, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def gibibytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a memory limit of at least 1 (GiB), like 4, got {text!r}")
+    return value
 
 
 def main(args) -> int:
@@ -57,6 +94,8 @@ def main(args) -> int:
     from ..report.check_files import write_report
 
     check_file_target(args.json)
+    if Path(args.target).is_dir():
+        return check_folder(args)
     try:
         target = load_target(args.target)
     except CannotCheck as e:
@@ -80,5 +119,34 @@ def main(args) -> int:
     if args.json is not None:
         write_json(args.json, report.as_dict())
     print(report.table())
-    print(f"wrote {out}/report.html")
+    print(f"wrote {out}/report.html: open it in a browser")
     return report.exit_code
+
+
+def check_folder(args) -> int:
+    """Every ``*.py`` in ``args.target``, each in its own process; the summary files; the exit code."""
+    from ..errors import UserError
+    from ..files import prepare_out_dir, write_json
+    from ..learner import folder
+    from ..report.summary_page import tally, write_summary_html
+
+    files = folder.learner_files(args.target)
+    if not files:
+        raise UserError(f"{args.target} holds no .py files; pass a folder of learners' files or one file")
+    args.out = out = prepare_out_dir(getattr(args, "out", None) or Path("runs") / time.strftime("check-%Y%m%d-%H%M%S"),
+                                     args.overwrite)
+    passed = ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
+              "--seed", str(args.seed), "--dtype", args.dtype]
+    print(f"checking {len(files)} files in {args.target}, each in its own process (limit {args.timeout:g} s)")
+    started = time.perf_counter()
+    rows = folder.check_folder(files, out, passed, timeout=args.timeout, jobs=getattr(args, "jobs", None),
+                               memory_gib=args.memory_limit,
+                               on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
+    wall = time.perf_counter() - started
+    folder.write_csv(rows, out / "summary.csv")
+    write_summary_html(rows, out, str(args.target), " ".join(passed), wall)
+    if args.json is not None:
+        write_json(args.json, {"files": [r.as_dict() for r in rows], "seconds": wall})
+    print(f"{tally(rows)}; {wall:.1f} s in all")
+    print(f"wrote {out}/summary.html (one row per file, each linking its report.html) and {out}/summary.csv")
+    return folder.exit_code(rows)

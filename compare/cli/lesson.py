@@ -1,4 +1,7 @@
-"""``mlp-compare lesson``: write the bridge lesson (``lesson.html``, ``lesson.md``, ``lesson.ipynb``) or its exercise."""
+"""``mlp-compare lesson``: write the bridge lesson (``lesson.html``, ``lesson.md``, ``lesson.ipynb``) or its exercise.
+
+The last line names the files to open: ``lesson.html`` and ``lesson.ipynb``, or ``exercise.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -51,12 +54,19 @@ def main(args) -> int:
         from ..lesson.pages import write_lesson
 
         page = write_lesson(out, load_dataset("mnist-5k", seed=args.seed), seed=args.seed, report=None)
-        print(f"wrote {out}/lesson.html and {out}/lesson.md: {len(page.sections)} sections, measured on mnist-5k")
+        print(f"the lesson: {len(page.sections)} sections, measured on mnist-5k (lesson.md holds the same)")
         nb, name = lesson_notebook(seed=args.seed), "lesson.ipynb"
-    return _write(nb, out / name, args.execute)
+    _write(nb, out / name, args.execute)
+    executed = " (executed)" if args.execute else ""
+    if name == "lesson.ipynb":
+        print(f"wrote {out}/lesson.html: open it in a browser; and {out}/lesson.ipynb{executed}: open it with "
+              f"jupyter lab")
+    else:
+        print(f"wrote {out}/{name}{executed}: open it with jupyter lab or jupyter notebook")
+    return 0
 
 
-def _write(nb, path: Path, execute: bool) -> int:
+def _write(nb, path: Path, execute: bool) -> None:
     from ..lesson.notebook import write_notebook
 
     if execute:
@@ -66,5 +76,3 @@ def _write(nb, path: Path, execute: bool) -> int:
         run_cells(nb, path.parent)
         print(f"executed {path.name} in {time.perf_counter() - started:.1f} s")
     write_notebook(nb, path)
-    print(f"wrote {path}" + (" (executed)" if execute else ": open it with jupyter lab or jupyter notebook"))
-    return 0

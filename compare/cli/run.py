@@ -1,4 +1,7 @@
-"""``mlp-compare run``: train both twins in lockstep and write metrics.json, training.png, report.md."""
+"""``mlp-compare run``: train both twins in lockstep and write metrics.json, report.html, lesson.html, the figures.
+
+The summary's last line names the files to open: ``report.html`` and ``lesson.html``.
+"""
 
 from __future__ import annotations
 
@@ -127,7 +130,9 @@ def report_outcome(m: dict, out: Path) -> int:
           f"weights by {m['max_weight_diff'][-1]:.2e}")
     print(f"test accuracy: scratch {ta['scratch']:.4f}, torch {ta['torch']:.4f} "
           f"({m['test_disagreements']} test images labelled differently)")
-    print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x; wrote {out}/report.md")
+    print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x")
+    print(f"wrote {out}/report.html and {out}/lesson.html: open them in a browser (lesson.ipynb, beside them, in "
+          f"Jupyter)")
     rerun = {d: r for d, r in m.get("dtype_comparison", {}).items() if r["status"] != "complete"}
     for dtype, row in rerun.items():  # the first run is whole; say what became of the rerun
         what, verb = {"interrupted": ("interrupted", "stopped"), "diverged": ("warning", "diverged")}.get(

@@ -10,6 +10,7 @@ What lives here, one concept per module:
   names, the learners' own mistakes, purity and repeatability;
 - ``train``: their class trained in lockstep with the twin and ``optim.SGD``;
 - ``result``, ``check``: the ``CheckReport`` and ``check_backprop`` / ``assert_backprop_matches``.
+- ``folder``: a folder of learners' files, each checked in a process of its own (``mlp-compare check DIR``).
 
 The check's pages are in ``compare.report`` (``check_page``, ``check_files``), which builds on this room.
 Imports: ``scratch``, ``torch_impl`` and the rooms below this one (``compare.data``, ``compare.twins``,
