@@ -15,22 +15,26 @@ from compare.gradcheck.check import check_gradients
 from compare.gradcheck.mutants import (
     INDEPENDENT,
     MUTANTS,
-    ColumnOnehot,
-    LabelsOffByOne,
-    MissingFactorTwo,
-    SumOverBatch,
-    TargetsOfAnotherRow,
+    OnehotLabelsOffByOne,
+    OnehotOfAnotherRow,
+    OnehotWholeColumns,
+    OutputDeltaMissingTwo,
+    OutputDeltaSumsOverBatch,
     TeachingMLP,
     build,
     judge,
     run_gallery,
 )
 from compare.gradcheck.mutants_book import BookMutant
-from compare.gradcheck.mutants_deep import DeepBookNet, DeepDropsSecondDerivative, DeepTanhDerivativeAtOutput
+from compare.gradcheck.mutants_deep import (
+    DeepBookNet,
+    DeepHidden1TanhDerivativeAtActivation,
+    DeepHidden2DerivativeMissing,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # The diagnosis only localises these (no recogniser names their mistake); every other mutant is named.
-GENERIC = {"OneLayerSkipsDerivative", "DeepTanhDerivativeAtOutput", "DeepDropsSecondDerivative", "DeepWrongLayerInput"}
+GENERIC = {"Hidden2SkipsDerivative", "DeepHidden1TanhDerivativeAtActivation", "DeepHidden2DerivativeMissing", "DeepHidden2WeightWrongInput"}
 
 
 @pytest.fixture(scope="module")
@@ -82,16 +86,16 @@ def test_mutant_is_caught_with_a_right_diagnosis(mutant, gallery):
 
 def test_a_one_class_batch_misses_the_mutants_that_mix_up_targets(gallery):
     missed = {m for m, r in gallery.items() if not r.one_class_caught}
-    assert missed == {ColumnOnehot, TargetsOfAnotherRow}
+    assert missed == {OnehotWholeColumns, OnehotOfAnotherRow}
     # y - 1 is a wrong target even when every row has the same class: a one-class batch catches it
-    assert gallery[LabelsOffByOne].one_class_caught and gallery[LabelsOffByOne].how == "precise"
+    assert gallery[OnehotLabelsOffByOne].one_class_caught and gallery[OnehotLabelsOffByOne].how == "precise"
 
 
 def test_the_caught_rule_rejects_a_wrong_mistake_and_a_wrong_layer(gallery):
-    deep = gallery[DeepDropsSecondDerivative].report  # error enters at Linear layer 1
-    assert judge(DeepTanhDerivativeAtOutput, deep) == (False, "wrong: layer 1, not 0")
+    deep = gallery[DeepHidden2DerivativeMissing].report  # error enters at Linear layer 1
+    assert judge(DeepHidden1TanhDerivativeAtActivation, deep) == (False, "wrong: layer 1, not 0")
     # a missing 2 diagnosed as "factor-two" does not count for a mutant that forgot / n
-    assert judge(SumOverBatch, gallery[MissingFactorTwo].report) == (False, "wrong: factor-two")
+    assert judge(OutputDeltaSumsOverBatch, gallery[OutputDeltaMissingTwo].report) == (False, "wrong: factor-two")
 
 
 def test_cli_mutants_table_json_and_exit_code_agree(tmp_path):
