@@ -144,3 +144,22 @@ def test_a_failing_check_ends_with_one_line_naming_the_wrong_parameters(mnist5k)
     assert str(gc).splitlines()[-1] == "gradient check: FAILED (4 of 4 parameters wrong: weight_h, bias_h, " \
                                        "weight_out, bias_out)"
     assert str(report) == report.table() and report.table().splitlines()[-1] == "verdict: DISAGREES with PyTorch"
+
+
+# --- beside every gradient table: how to read 1e-16 -------------------------------------------------
+
+def test_the_gradient_tables_of_both_reports_say_how_to_read_1e_16(mnist5k):
+    from compare.report.check_page import build_check_page
+    from compare.report.html import Note, Table
+    from compare.report.run_page import _gradients
+
+    report = check("book_mlp.py", mnist5k)
+    page = build_check_page(report, {}, None, set(), None)
+    check_blocks = next(s for s in page.sections if s.title == "Do the gradients agree?").blocks
+    run_blocks = _gradients({"gradient_check": report.gradient_check.as_dict(), "gradient_check_batch": 100}, None)
+    for blocks in (check_blocks, run_blocks):
+        i = next(i for i, b in enumerate(blocks) if isinstance(b, Table))
+        note = blocks[i + 1]  # right under the table
+        assert isinstance(note, Note) and note.text.startswith(
+            "How to read 1e-16: float64's last bit is 2.2e-16 of the value"), note
+        assert "A real mistake is off by far more" in note.text

@@ -47,7 +47,7 @@ class BookOutputBiasWithoutN(BookMutant):
         return d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h
 
 
-class BookDeltaOutTwoTwice(BookMutant):
+class BookOutputDeltaTwoTwice(BookMutant):
     """Puts the 2 of d(a - y)^2/da into d_loss__d_a_out and again into delta_out."""
     expected, enters_at = "factor-two", 1
     correct = "delta_out = d_loss__d_a_out * d_a_out__d_z_out"
@@ -104,4 +104,4 @@ class BookHiddenBiasSign(BookMutant):
         return d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h
 
 
-BOOK_MUTANTS = [BookOutputBiasWithoutN, BookDeltaOutTwoTwice, BookHiddenWeightTransposed, BookHiddenBiasSign]
+BOOK_MUTANTS = [BookOutputBiasWithoutN, BookOutputDeltaTwoTwice, BookHiddenWeightTransposed, BookHiddenBiasSign]
