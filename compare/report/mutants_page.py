@@ -35,7 +35,7 @@ def _mutant(r: GalleryResult) -> Section:
     found = r.report.diagnosis
     blocks: list = [f"{_words(r.mutant.__doc__)} Network {r.network}.",
                     Columns([("the buggy line", [Code(buggy, f"# BUG: {note}" if note else "")]),
-                             ("the correct line", [Code(correct)])])]
+                             ("the correct line", [Code(correct, "# right")])])]
     if found:
         blocks.append(Note("\n".join(f"**{f.kind}:** {f.message}" for f in found), "warn"))
     else:
