@@ -5,6 +5,7 @@ import inspect
 import json
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -15,22 +16,29 @@ from compare.gradcheck.check import check_gradients
 from compare.gradcheck.mutants import (
     INDEPENDENT,
     MUTANTS,
-    ColumnOnehot,
-    LabelsOffByOne,
-    MissingFactorTwo,
-    SumOverBatch,
-    TargetsOfAnotherRow,
+    OnehotLabelsOffByOne,
+    OnehotOfAnotherRow,
+    OnehotWholeColumns,
+    OutputDeltaMissingTwo,
+    OutputDeltaSumsOverBatch,
     TeachingMLP,
+    bug_line,
     build,
     judge,
     run_gallery,
 )
 from compare.gradcheck.mutants_book import BookMutant
-from compare.gradcheck.mutants_deep import DeepBookNet, DeepDropsSecondDerivative, DeepTanhDerivativeAtOutput
+from compare.gradcheck.mutants_deep import (
+    DeepBookNet,
+    DeepHidden1TanhDerivativeAtActivation,
+    DeepHidden2DerivativeMissing,
+)
+from compare.report.html import render_html
+from compare.report.mutants_page import build_mutants_page
 
 ROOT = Path(__file__).resolve().parents[1]
 # The diagnosis only localises these (no recogniser names their mistake); every other mutant is named.
-GENERIC = {"OneLayerSkipsDerivative", "DeepTanhDerivativeAtOutput", "DeepDropsSecondDerivative", "DeepWrongLayerInput"}
+GENERIC = {"Hidden2SkipsDerivative", "DeepHidden1TanhDerivativeAtActivation", "DeepHidden2DerivativeMissing", "DeepHidden2WeightWrongInput"}
 
 
 @pytest.fixture(scope="module")
@@ -82,23 +90,29 @@ def test_mutant_is_caught_with_a_right_diagnosis(mutant, gallery):
 
 def test_a_one_class_batch_misses_the_mutants_that_mix_up_targets(gallery):
     missed = {m for m, r in gallery.items() if not r.one_class_caught}
-    assert missed == {ColumnOnehot, TargetsOfAnotherRow}
+    assert missed == {OnehotWholeColumns, OnehotOfAnotherRow}
     # y - 1 is a wrong target even when every row has the same class: a one-class batch catches it
-    assert gallery[LabelsOffByOne].one_class_caught and gallery[LabelsOffByOne].how == "precise"
+    assert gallery[OnehotLabelsOffByOne].one_class_caught and gallery[OnehotLabelsOffByOne].how == "precise"
 
 
 def test_the_caught_rule_rejects_a_wrong_mistake_and_a_wrong_layer(gallery):
-    deep = gallery[DeepDropsSecondDerivative].report  # error enters at Linear layer 1
-    assert judge(DeepTanhDerivativeAtOutput, deep) == (False, "wrong: layer 1, not 0")
+    deep = gallery[DeepHidden2DerivativeMissing].report  # error enters at Linear layer 1
+    assert judge(DeepHidden1TanhDerivativeAtActivation, deep) == (False, "wrong: layer 1, not 0")
     # a missing 2 diagnosed as "factor-two" does not count for a mutant that forgot / n
-    assert judge(SumOverBatch, gallery[MissingFactorTwo].report) == (False, "wrong: factor-two")
+    assert judge(OutputDeltaSumsOverBatch, gallery[OutputDeltaMissingTwo].report) == (False, "wrong: factor-two")
 
 
 def test_cli_mutants_table_json_and_exit_code_agree(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "compare", "gradcheck", "--mutants", "--batch-size", "16",
-                           "--json", str(tmp_path / "m.json")], cwd=ROOT, capture_output=True, text=True)
+                           "--json", str(tmp_path / "m.json"), "--out", str(tmp_path / "page")], cwd=ROOT,
+                          capture_output=True, text=True)
     data = json.loads((tmp_path / "m.json").read_text())
     lines = proc.stdout.strip().splitlines()
+    page = (tmp_path / "page" / "mutants.html").read_text()
+    assert f"open {tmp_path / 'page' / 'mutants.html'} in a browser" in proc.stdout
+    for row in data["mutants"]:  # the terminal and the page show the buggy line and the fix
+        assert f"    bug: {row['buggy_line']}   fix: {row['correct_line']}" in lines, row["mutant"]
+        assert escape(row["correct_line"]) in page and f'<section id="{row["mutant"].lower()}">' in page
     assert lines[-1] == f"caught {data['caught']}/{data['total']}" and data["total"] == len(MUTANTS)
     assert proc.returncode == (0 if data["caught"] == data["total"] else 1), proc.stdout + proc.stderr
     assert sum(data["batch_labels"]) == 16
@@ -124,3 +138,52 @@ def test_cli_gradcheck_exit_codes(args, code, needle):
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert needle in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- where the bug is, the line that fixes it, and the page a teacher projects ------------------------
+
+def n_layers(mutant) -> int:
+    return len(build(mutant).sizes) - 1
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.__name__)
+def test_each_mutants_name_says_where_its_bug_is(mutant):
+    name = mutant.__name__.removeprefix("Book").removeprefix("Deep")
+    places = [p for p in ("Hidden", "Output", "Onehot", "Every") if p in name]
+    assert places, f"{mutant.__name__}: say where the bug is (Hidden..., Output..., Onehot..., Every...)"
+    if places[0] == "Hidden":
+        assert mutant.enters_at < n_layers(mutant) - 1, mutant.__name__
+    elif places[0] in ("Output", "Onehot"):
+        assert mutant.enters_at == n_layers(mutant) - 1, mutant.__name__
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.__name__)
+def test_each_mutants_correct_line_fixes_it(mutant, gallery_batch):
+    """The mutant's source with its # BUG line replaced by ``correct`` passes the check."""
+    buggy, _, correct = bug_line(mutant)
+    assert buggy != correct and "# BUG" not in correct
+    source = inspect.getsource(mutant)
+    line = next(ln for ln in source.splitlines() if "# BUG" in ln)
+    fixed_source = source.replace(line, line[:len(line) - len(line.lstrip())] + correct)
+    namespace = dict(vars(inspect.getmodule(mutant)))
+    exec(compile(fixed_source, f"<{mutant.__name__} fixed>", "exec"), namespace)  # noqa: S102  a test's own source
+    report = check_gradients(build(namespace[mutant.__name__]), *gallery_batch, names=getattr(mutant, "names", None))
+    assert report.passed, f"{mutant.__name__} with {correct!r}:\n{report}"
+
+
+def test_the_mutant_page_shows_each_buggy_line_beside_the_correct_one_and_the_diagnosis(gallery):
+    results = list(gallery.values())
+    html = render_html(build_mutants_page(results, "20 mnist-5k training examples"))
+    for r in results:
+        buggy, _, correct = bug_line(r.mutant)
+        section = html.split(f'<section id="{r.mutant.__name__.lower()}">')[1].split("</section>")[0]
+        assert escape(buggy) in section and escape(correct) in section, r.mutant.__name__
+        assert section.index("the buggy line") < section.index("the correct line")
+        assert escape(r.report.diagnosis[0].message) in section, r.mutant.__name__
+    assert f"Caught {len(results)}/{len(results)}" in html
+
+
+def test_cli_out_writes_the_page_and_refuses_it_without_mutants(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "compare", "gradcheck", "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "use it with --mutants" in proc.stderr and not any(tmp_path.iterdir())

@@ -29,15 +29,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="give the twin another loss: mse-mean is nn.MSELoss(), the 10x trap")
     p.add_argument("--mutants", action="store_true", help="run the gallery of deliberately buggy backprops")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    p.add_argument("--out", type=Path, help="with --mutants: also write the gallery's page, mutants.html, into this "
+                   "folder (a mutants.html already there is replaced)")
     return p
 
 
 def main(args) -> int:
     from ..data.load import describe_batch, gradient_check_batch, label_counts, load_dataset
-    from ..files import check_file_target, write_json
+    from ..files import check_file_target, prepare_out_dir, write_json
 
     # bad input fails before any work
     check_file_target(args.json)
+    if args.out is not None and not args.mutants:
+        raise UserError("--out writes the mutant gallery's page: use it with --mutants")
+    if args.out is not None:
+        prepare_out_dir(args.out, overwrite=True)
     if not args.mutants and args.torch_loss == "mse-mean" and args.loss != "mse":
         raise UserError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
     data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
@@ -47,9 +53,10 @@ def main(args) -> int:
     batch = gradient_check_batch(data.y_train, args.batch_size, args.seed, data.num_classes)
     X, y = data.X_train[batch], data.y_train[batch]
     labels = label_counts(y, data.num_classes)
-    print(f"checked batch: {len(y)} mnist-5k training examples, {describe_batch(labels)}")
+    batch_words = f"{len(y)} mnist-5k training examples, {describe_batch(labels)}"
+    print(f"checked batch: {batch_words}")
     if args.mutants:
-        result, code = _mutants(X, y)
+        result, code = _mutants(X, y, args.out, batch_words)
     else:
         result, code = _single(args, X, y)
     if args.json is not None:
@@ -72,13 +79,12 @@ def _single(args, X, y) -> tuple[dict, int]:
     report = check_gradients(model, X, y, torch_loss=args.torch_loss, seed=args.seed)
     print(f"{type(model).__name__} {' -> '.join(map(str, model.sizes))}, {args.activation}, {args.loss}, "
           f"{args.dtype}, batch {len(y)}; twin loss: {report.torch_loss}")
-    print(report.table())
-    print(f"gradient check: {report.verdict()}")
+    print(report)
     return report.as_dict(), 0 if report.passed else 1
 
 
-def _mutants(X, y) -> tuple[dict, int]:
-    from ..gradcheck.mutants import run_gallery
+def _mutants(X, y, out: Path | None, batch: str) -> tuple[dict, int]:
+    from ..gradcheck.mutants import bug_line, run_gallery
 
     results = run_gallery(X, y)
     counts = np.bincount(y, minlength=10)
@@ -86,23 +92,31 @@ def _mutants(X, y) -> tuple[dict, int]:
     k = int(np.count_nonzero(counts))
     print(f"mutant gallery: batch of {len(y)} with {k} class{'es' * (k != 1)}; the one-class check uses its "
           f"{counts[alone]} rows of class {alone}")
-    print(f"{'mutant':<27} {'network':<21} {'expected diagnosis':<30} {'found':<50} {'diagnosis':<9} "
+    w = max(len(r.mutant.__name__) for r in results)
+    print(f"{'mutant':<{w}} {'network':<21} {'expected diagnosis':<30} {'found':<50} {'diagnosis':<9} "
           f"{'one class':<9} caught")
     rows = []
     for r in results:
         found = ", ".join(dict.fromkeys(f.kind for f in r.report.diagnosis)) or "(check passed)"
         one = "caught" if r.one_class_caught else "missed"
-        print(f"{r.mutant.__name__:<27} {r.network:<21} {r.mutant.expected:<30} {found:<50} "
+        print(f"{r.mutant.__name__:<{w}} {r.network:<21} {r.mutant.expected:<30} {found:<50} "
               f"{r.how if r.caught else '-':<9} {one:<9} {'yes' if r.caught else 'NO: ' + r.how}")
+        buggy, _, correct = bug_line(r.mutant)
+        print(f"    bug: {buggy}   fix: {correct}")
         rows.append({"mutant": r.mutant.__name__, "mistake": r.mutant.__doc__, "network": r.network,
                      "expected": r.mutant.expected, "enters_at": r.mutant.enters_at, "independent": r.independent,
-                     "caught": r.caught, "diagnosis": r.how, "one_class_batch": one, "report": r.report.as_dict()})
+                     "caught": r.caught, "diagnosis": r.how, "one_class_batch": one, "buggy_line": buggy,
+                     "correct_line": correct, "report": r.report.as_dict()})
     n_caught = sum(r.caught for r in results)
     independent = [r for r in results if r.independent]
     for how in ("precise", "generic"):
         named = [r.mutant.__name__ for r in independent if r.caught and r.how == how]
         print(f"independent of the recognisers, {how}: {len(named)}/{len(independent)} ({', '.join(named)})")
     print(f"a one-class batch misses: {', '.join(r.mutant.__name__ for r in results if not r.one_class_caught)}")
+    if out is not None:
+        from ..report.mutants_page import write_mutants_page
+        print(f"open {write_mutants_page(out, results, batch)} in a browser: each mutant's buggy line beside the "
+              f"correct one, and its diagnosis")
     print(f"caught {n_caught}/{len(rows)}")
     return ({"mutants": rows, "caught": n_caught, "total": len(rows), "batch_labels": counts.tolist(),
              "one_class_label": alone}, 0 if n_caught == len(rows) else 1)

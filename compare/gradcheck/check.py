@@ -139,8 +139,23 @@ class GradientReport:
                 "probes": [{**p.as_dict(), "label": self.label(p.name)} for p in self.probes],
                 "diagnosis": [f.as_dict() for f in self.diagnosis]}
 
+    def summary(self) -> str:
+        """The check in one line: "gradient check: passed (4 parameters; ...)" or "gradient check: FAILED (...)"."""
+        n = len(self.rows)
+        if self.passed and not self.not_checked:
+            return (f"gradient check: passed ({n} parameters, {self.dtype}: autograd, finite differences and "
+                    f"directional derivatives agree)")
+        if self.passed:
+            return f"gradient check: {self.verdict()}"
+        bad = [r.shown for r in self.rows if not r.passed]
+        return f"gradient check: FAILED ({len(bad)} of {n} parameters wrong: {', '.join(bad)})"
+
+    def __str__(self) -> str:
+        return self.table()
+
     def table(self) -> str:
-        """A plain-text table: one row per parameter, the three opinions, the verdict; then the diagnosis."""
+        """What ``mlp-compare gradcheck`` prints, and ``str(report)``: one row per parameter with the three
+        opinions and its verdict, then the diagnosis (one line per finding), then ``summary()``'s one line."""
         w = max([10, *(len(r.shown) for r in self.rows)])
         head = (f"{'parameter':<{w}} {'shape':<9} {'autograd abs':>12} {'autograd rel':>12} {'cosine':>9} "
                 f"{'fin.diff rel':>12} {'coords':>6} {'direct. rel':>11}  verdict")
@@ -152,10 +167,8 @@ class GradientReport:
             lines.append(f"{r.shown:<{w}} {'x'.join(map(str, r.shape)):<9} {r.max_abs_diff:>12.2e} "
                          f"{r.max_rel_diff:>12.2e} {r.cosine:>9.5f} {_num(r.fd_max_rel, 12)} {r.fd_coords:>6} "
                          f"{_num(r.dir_max_rel, 11)}  {verdict}")
-        if self.not_checked:
-            lines.append(f"verdict: {self.verdict()}")
         lines += [f"diagnosis: {f.message}" for f in self.diagnosis]
-        return "\n".join(lines)
+        return "\n".join([*lines, self.summary()])
 
 
 def autograd_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | None = None

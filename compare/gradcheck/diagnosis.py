@@ -22,8 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .factors import explain_factor, sub_batch_factor
 from .finite_differences import reference_model
 from .mistakes import TARGETS_MIXED, known_mistakes, shifted_labels, targets_mixed
+from .naming import layer_of, layer_words, param_words, params_words
 from .tolerances import tolerance
 
 LOCALISING = ("first-wrong-layer", "wrong", "manual-differs")  # say where, not which mistake
@@ -67,33 +69,6 @@ def classify(g, r: np.ndarray, rtol: float) -> tuple[str, float | None]:
         if _close(g, s * r, max(rtol, 1e-9)):
             return ("sign-flip", -1.0) if abs(s + 1) < 1e-6 else ("scale", s)
     return "wrong", None
-
-
-def layer_of(name: str) -> int:
-    """The Linear layer a state-dict key belongs to: "4.weight" -> 2."""
-    return int(name.split(".")[0]) // 2
-
-
-def _explain_factor(s: float, n_batch: int, n_classes: int, whose: str) -> tuple[str, str]:
-    """(kind, words) for manual = s x reference on every affected parameter."""
-    def near(a, b):
-        return abs(a - b) <= 1e-6 * abs(b)
-    ratio = f"exactly {s:.6g}× the {whose}" if abs(s) >= 1 else f"exactly 1/{1 / s:.6g} of the {whose}"
-    if near(s, n_classes) or near(s, 1 / n_classes):
-        return "loss-reduction", (
-            f"manual gradients are {ratio}: they differ by a factor {n_classes:.1f} = num_classes, a loss-reduction "
-            f"mismatch. One side averages the squared error over the {n_classes} classes too (nn.MSELoss()'s "
-            f"'mean', the lesson's printed MSE); the lesson's backward differentiates the error summed over "
-            f"classes and averaged over examples, ((out - onehot)**2).sum(1).mean()")
-    if n_batch > 1 and (near(s, n_batch) or near(s, 1 / n_batch)):
-        return "batch-reduction", (
-            f"manual gradients are {ratio}: a factor {n_batch} = the batch size. One side sums over the "
-            f"examples where the other averages; divide by n exactly once (the lesson does it in "
-            f"d_loss__d_a_out = 2 * (a_out - y) / n), and sum, not average, delta for a bias")
-    if near(s, 2) or near(s, 0.5):
-        return "factor-two", (f"manual gradients are {ratio}: the 2 from the derivative of the square, "
-                              f"d(a - y)**2/da = 2 (a - y), is missing or doubled")
-    return "scale", f"manual gradients are {ratio}: the direction is right, the scale is not"
 
 
 def _probed(probes, label, per_name: bool = True) -> str:
@@ -148,7 +123,7 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
     bad = [name for name, (k, _) in kinds.items() if k != "ok"]
     if not bad:
         return findings or [_unresolved(report, probes, label)]
-    factor = _constant_factor(kinds, bad, reference, whose, label, X, model)
+    factor = _constant_factor(kinds, bad, reference, whose, label, X, y, model)
     if factor is not None:
         return findings + [factor]
     structural = _structural(kinds, bad, manual, reference, label)
@@ -168,19 +143,22 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
 STRUCTURAL = ("missing", "zero", "transposed", "shape")  # kinds that say what is wrong without a formula
 
 
-def _constant_factor(kinds: dict, bad: list[str], reference: dict, whose: str, label, X, model) -> Finding | None:
+def _constant_factor(kinds: dict, bad: list[str], reference: dict, whose: str, label, X, y, model
+                     ) -> Finding | None:
     """One finding when every wrong parameter is the reference times one constant (a sign, 2, n, C, ...)."""
     factors = [f for n in bad if kinds[n][0] in ("scale", "sign-flip") and (f := kinds[n][1]) is not None]
     if not (len(factors) == len(bad) and np.allclose(factors, factors[0], rtol=1e-6)):
         return None
-    shown = ", ".join(label(n) for n in bad)
+    shown = params_words(bad, reference, label)
     if kinds[bad[0]][0] == "sign-flip":
         check = ("Check (a_out - y) vs (y - a_out), and that the update subtracts lr * grad"
                  if len(bad) == len(reference) else "The other parameters are right: check the sign in the "
                  "formula of only these")
         return Finding("sign-flip", f"{shown}: the gradient has the wrong sign (cosine -1 with the {whose}): the "
                        f"update would climb the loss (gradient ascent). {check}", bad, -1.0)
-    kind, words = _explain_factor(factors[0], int(np.shape(X)[0]), int(model.sizes[-1]), whose)
+    # A second batch size can tell a missing / n from a class mean only when the manual side is the suspect.
+    recheck = (lambda: sub_batch_factor(model, X, y, bad)) if whose == "true gradient" else None
+    kind, words = explain_factor(factors[0], int(np.shape(X)[0]), int(model.sizes[-1]), whose, recheck)
     where = "every parameter" if len(bad) == len(reference) else "only " + shown
     return Finding(kind, f"{words}. Affected: {where}", bad, factors[0])
 
@@ -189,12 +167,18 @@ def _structural(kinds: dict, bad: list[str], manual: dict, reference: dict, labe
     """Parameters whose gradient is missing, all zero, transposed or of the wrong shape."""
     findings = []
     for name in bad:
-        kind, who = kinds[name][0], label(name)
+        kind, who = kinds[name][0], param_words(name, reference, label)
         if kind == "missing":
             findings.append(Finding("missing-gradient", f"{who}: gradients() returned no entry for it", [name]))
+        elif kind == "zero" and name.endswith("weight"):
+            findings.append(Finding("zero-gradient", f"{who}: the weight gradient is all zeros but should not be; "
+                                    f"was it forgotten, or left at np.zeros_like({label(name)})? A weight gradient "
+                                    f"is the layer's delta times its input, delta.T @ a_in (x for hidden layer 1, "
+                                    f"the activation of the layer below for the others)", [name]))
         elif kind == "zero":
-            findings.append(Finding("zero-gradient", f"{who}: the gradient is all zeros but should not be; "
-                                    f"was it forgotten (a bias gradient is delta summed over the batch)?", [name]))
+            findings.append(Finding("zero-gradient", f"{who}: the bias gradient is all zeros but should not be; "
+                                    f"was it forgotten? A bias gradient is the layer's delta summed over the "
+                                    f"batch, delta.sum(axis=0)", [name]))
         elif kind == "transposed":
             findings.append(Finding("transposed", f"{who}: the weight gradient is transposed; with W of shape "
                                     f"(out, in) it is delta.T @ a_in, shape {reference[name].shape}", [name]))
@@ -229,18 +213,18 @@ def _localise(reference: dict, bad: list[str], label) -> Finding:
     wrong_layers = [i for i in layers if any(layer_of(n) == i for n in bad)]
     first = wrong_layers[0]
     own = [n for n in reference if layer_of(n) == first]
-    names = ", ".join(label(n) for n in own)
+    layer = layer_words(first, reference, label)
     below = [i for i in layers if i < first]
     if all(n in bad for n in own) and all(i in wrong_layers for i in below):
         if first == layers[0]:
-            where = f"the error is already in the output layer (Linear {first}: {names}), so dL/dz_out is wrong"
+            where = f"the error is already in {layer}, so dL/dz_out (the output delta) is wrong"
         else:
-            where = (f"the error enters at Linear layer {first} ({names}); the layers above it are right, so the "
-                     f"delta handed down to layer {first} (delta @ W times the activation's derivative) is wrong")
+            where = (f"the error enters at {layer}; the layers above it are right, so the delta handed down to "
+                     f"it (delta @ W times the activation's derivative) is wrong")
         spread = "; every layer below inherits it through backprop" if below else ""
         return Finding("first-wrong-layer", where + spread, [n for n in reference if layer_of(n) <= first])
-    return Finding("wrong", f"wrong gradients in {', '.join(label(n) for n in bad)} only: a wrong delta would make "
-                   f"its layer's weight and bias and every layer below wrong, so the mistake is in those "
+    return Finding("wrong", f"wrong gradients in {params_words(bad, reference, label)} only: a wrong delta would "
+                   f"make its layer's weight and bias and every layer below wrong, so the mistake is in those "
                    f"parameters' own formulas", bad)
 
 

@@ -2,7 +2,7 @@
 
 ``known_mistakes`` and ``shifted_labels`` yield, one at a time, the gradients a backward *would* give
 with a given mistake (the derivative taken at the wrong place, left out, written wrong; the output
-derivative left out; the labels shifted): when the learner's gradient equals one, that is the mistake.
+derivative left out or taken at a_out; the labels shifted): when the learner's gradient equals one, that is the mistake.
 ``targets_mixed`` asks the learner's own code a question instead: is the gradient right on every
 one-class part of the batch and wrong on the whole? Then one example's target reaches another's delta.
 
@@ -63,6 +63,12 @@ def known_mistakes(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
                    _variant_gradients(ref, X, y, hidden_derivative=lambda a: 1 - a))
     if ref.loss_name == "mse":
         n = X.shape[0]
+        yield ("output-derivative-at-activation",
+               "the output layer takes the sigmoid derivative at a_out instead of at z_out: sigmoid(a_out) * "
+               "(1 - sigmoid(a_out)) where sigmoid'(z_out) = a_out * (1 - a_out) is needed. a_out is already "
+               "sigmoid(z_out); write d_a_out__d_z_out = a_out * (1. - a_out), don't apply sigmoid to it again",
+               _variant_gradients(ref, X, y, output_delta=lambda o, t: 2 * (o - losses.onehot(t, o.shape[1])) / n
+                                  * DERIVATIVES["sigmoid"](ACTIVATIONS["sigmoid"](o))))
         yield ("missing-output-derivative",
                "the output layer's delta leaves out the sigmoid derivative a_out * (1 - a_out): "
                "delta_out = dL/da_out * a_out * (1 - a_out), as in the lesson's d_a_out__d_z_out",

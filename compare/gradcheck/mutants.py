@@ -6,8 +6,10 @@ holding several classes can show: on a one-class batch ``onehot[:, y] = 1`` *is*
 ``mutants_book`` and ``mutants_deep`` add whole backwards written in the lesson's style, sharing no
 code with the recognisers in ``compare.gradcheck.mistakes``.
 
-Each mutant names the finding for its mistake (``expected``) and the Linear layer where the error
-enters (``enters_at``). ``mlp-compare gradcheck --mutants`` runs them all through ``check_gradients``
+Each mutant's name says where its bug is (``HiddenDerivativeAtActivation``, ``OutputDeltaMissingTwo``);
+it names the finding for its mistake (``expected``), the Linear layer where the error enters
+(``enters_at``) and the line that would be right in place of its ``# BUG`` line (``correct``;
+``bug_line`` reads both, for the gallery's page). ``mlp-compare gradcheck --mutants`` runs them all through ``check_gradients``
 and counts a mutant as caught when the check fails and the diagnosis is right: *precise* when a
 finding names the mistake, *generic* when only "the error enters at layer k" (or "local to these
 parameters") points at the right layer. Any finding that says something else (another mistake, the
@@ -19,6 +21,7 @@ Lesson: each one is a line of ``NeuralNetMLP.backward`` gone wrong in the way le
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,41 +44,46 @@ def _mse_delta(out, y, scale=2.0, per=None):
     return scale * (out - onehot(y, out.shape[1], out.dtype)) / n * out * (1 - out)
 
 
-class MeanOverClasses(TeachingMLP):
+class OutputDeltaMeanOverClasses(TeachingMLP):
     """Divides by n x num_classes, as nn.MSELoss() and the lesson's printed MSE do."""
     expected, enters_at = "loss-reduction", 2
+    correct = "return _mse_delta(out, y)"
 
     def output_delta(self, out, y):
         return _mse_delta(out, y, per=out.shape[0] * out.shape[1])  # BUG: mean over classes as well
 
 
-class SumOverBatch(TeachingMLP):
+class OutputDeltaSumsOverBatch(TeachingMLP):
     """Forgets to divide by the batch size n: the loss is summed over the examples."""
     expected, enters_at = "batch-reduction", 2
+    correct = "return _mse_delta(out, y)"
 
     def output_delta(self, out, y):
         return _mse_delta(out, y, per=1)  # BUG: no / n
 
 
-class MissingFactorTwo(TeachingMLP):
+class OutputDeltaMissingTwo(TeachingMLP):
     """Writes d(a - y)^2/da as (a - y), dropping the 2."""
     expected, enters_at = "factor-two", 2
+    correct = "return _mse_delta(out, y)"
 
     def output_delta(self, out, y):
         return _mse_delta(out, y, scale=1.0)  # BUG: 2 * (a - y) / n is right
 
 
-class GradientAscent(TeachingMLP):
+class OutputDeltaSignFlipped(TeachingMLP):
     """Computes (y - a) instead of (a - y): every gradient points uphill."""
     expected, enters_at = "sign-flip", 2
+    correct = "return _mse_delta(out, y)"
 
     def output_delta(self, out, y):
         return -_mse_delta(out, y)  # BUG: sign
 
 
-class ForgottenBias(TeachingMLP):
+class HiddenBiasesForgotten(TeachingMLP):
     """Never computes the hidden layers' bias gradients (they stay zero)."""
     expected, enters_at = "zero-gradient", 1
+    correct = "return delta.sum(axis=0)"
 
     def bias_gradient(self, delta, layer):
         if layer < 2:
@@ -86,30 +94,34 @@ class ForgottenBias(TeachingMLP):
 class MissingOutputBias(TeachingMLP):
     """Returns no gradient at all for the output layer's bias."""
     expected, enters_at = "missing-gradient", 2
+    correct = "return delta.sum(axis=0)"
 
     def bias_gradient(self, delta, layer):
         return None if layer == 2 else delta.sum(axis=0)  # BUG: the output bias is left out
 
 
-class BiasMeanNotSum(TeachingMLP):
+class EveryBiasMeanNotSum(TeachingMLP):
     """Averages delta over the batch for the bias gradient: dL/db is a sum (the 1/n is already in delta)."""
     expected, enters_at = "batch-reduction", 2
+    correct = "return delta.sum(axis=0)"
 
     def bias_gradient(self, delta, layer):
         return delta.mean(axis=0)  # BUG: divides by n a second time
 
 
-class TransposedWeightGradient(TeachingMLP):
+class EveryWeightGradientTransposed(TeachingMLP):
     """Writes a_in.T @ delta: shape (in, out), the transpose of W's (out, in)."""
     expected, enters_at = "transposed", 2
+    correct = "return delta.T @ a_in"
 
     def weight_gradient(self, delta, a_in, layer):
         return a_in.T @ delta  # BUG: delta.T @ a_in
 
 
-class DerivativeAtOutput(TeachingMLP):
+class HiddenDerivativeAtActivation(TeachingMLP):
     """Applies sigmoid again inside the derivative: sigma'(a) where sigma'(z) = a (1 - a) is needed."""
     expected, enters_at = "derivative-at-output", 1
+    correct = "return a * (1 - a)"
 
     def hidden_derivative(self, a, hidden):
         return sigmoid(a) * (1 - sigmoid(a))  # BUG: a is already sigmoid(z)
@@ -118,6 +130,7 @@ class DerivativeAtOutput(TeachingMLP):
 class MissingHiddenDerivative(TeachingMLP):
     """Back-propagates delta @ W without the hidden activation's derivative."""
     expected, enters_at = "missing-activation-derivative", 1
+    correct = "return a * (1 - a)"
 
     def hidden_derivative(self, a, hidden):
         return np.ones_like(a)  # BUG: forgot a * (1 - a)
@@ -126,34 +139,38 @@ class MissingHiddenDerivative(TeachingMLP):
 class MissingOutputDerivative(TeachingMLP):
     """Uses dL/da_out as if it were dL/dz_out, skipping the output sigmoid's derivative."""
     expected, enters_at = "missing-output-derivative", 2
+    correct = "return _mse_delta(out, y)"
 
     def output_delta(self, out, y):
         return 2 * (out - onehot(y, out.shape[1], out.dtype)) / out.shape[0]  # BUG: no * a_out (1 - a_out)
 
 
-class ReluThroughDeadUnits(TeachingMLP):
+class HiddenReluThroughDeadUnits(TeachingMLP):
     """ReLU network whose derivative is (a >= 0): 1 everywhere, even where the unit is off."""
     expected, enters_at = "missing-activation-derivative", 1
+    correct = "return (a > 0).astype(a.dtype)"
     network = {"activation": "relu"}
 
     def hidden_derivative(self, a, hidden):
         return (a >= 0).astype(a.dtype)  # BUG: (a > 0); a = relu(z) is never negative
 
 
-class TanhDerivativeFormula(TeachingMLP):
+class HiddenTanhDerivativeFormula(TeachingMLP):
     """tanh network whose derivative is written 1 - a instead of 1 - a**2."""
     expected, enters_at = "derivative-formula", 1
+    correct = "return 1 - a ** 2"
     network = {"activation": "tanh"}
 
     def hidden_derivative(self, a, hidden):
         return 1 - a  # BUG: 1 - a**2
 
 
-class OneLayerSkipsDerivative(TeachingMLP):
+class Hidden2SkipsDerivative(TeachingMLP):
     """Forgets the derivative in one place only: going from the second hidden layer to the first.
 
     No recogniser recomputes this one; the diagnosis can only say where the error enters."""
     expected, enters_at = "missing-activation-derivative", 1
+    correct = "return a * (1 - a)"
 
     def hidden_derivative(self, a, hidden):
         if hidden == 2:
@@ -161,9 +178,10 @@ class OneLayerSkipsDerivative(TeachingMLP):
         return a * (1 - a)
 
 
-class ColumnOnehot(TeachingMLP):
+class OnehotWholeColumns(TeachingMLP):
     """Builds the one-hot as onehot[:, y] = 1: every row gets a 1 in every class the batch holds."""
     expected, enters_at = "targets-mixed", 2
+    correct = "target[np.arange(out.shape[0]), y] = 1"
 
     def output_delta(self, out, y):
         target = np.zeros_like(out)
@@ -171,9 +189,10 @@ class ColumnOnehot(TeachingMLP):
         return 2 * (out - target) / out.shape[0] * out * (1 - out)
 
 
-class LabelsOffByOne(TeachingMLP):
+class OnehotLabelsOffByOne(TeachingMLP):
     """Indexes the one-hot with y - 1: every example is trained towards the class below its own."""
     expected, enters_at = "label-shift", 2
+    correct = "target[np.arange(out.shape[0]), y] = 1"
 
     def output_delta(self, out, y):
         target = np.zeros_like(out)
@@ -181,20 +200,28 @@ class LabelsOffByOne(TeachingMLP):
         return 2 * (out - target) / out.shape[0] * out * (1 - out)
 
 
-class TargetsOfAnotherRow(TeachingMLP):
+class OnehotOfAnotherRow(TeachingMLP):
     """Takes each example's target from the row before it: labels out of step with the rows of X."""
     expected, enters_at = "targets-mixed", 2
+    correct = "return _mse_delta(out, y)"
 
     def output_delta(self, out, y):
         return _mse_delta(out, np.roll(y, 1))  # BUG: row i's target is y[i]
 
 
-MUTANTS = [MeanOverClasses, SumOverBatch, MissingFactorTwo, GradientAscent, ForgottenBias,
-           MissingOutputBias, BiasMeanNotSum, TransposedWeightGradient, DerivativeAtOutput,
-           MissingHiddenDerivative, MissingOutputDerivative, ReluThroughDeadUnits, TanhDerivativeFormula,
-           OneLayerSkipsDerivative, ColumnOnehot, LabelsOffByOne, TargetsOfAnotherRow,
+MUTANTS = [OutputDeltaMeanOverClasses, OutputDeltaSumsOverBatch, OutputDeltaMissingTwo, OutputDeltaSignFlipped, HiddenBiasesForgotten,
+           MissingOutputBias, EveryBiasMeanNotSum, EveryWeightGradientTransposed, HiddenDerivativeAtActivation,
+           MissingHiddenDerivative, MissingOutputDerivative, HiddenReluThroughDeadUnits, HiddenTanhDerivativeFormula,
+           Hidden2SkipsDerivative, OnehotWholeColumns, OnehotLabelsOffByOne, OnehotOfAnotherRow,
            *BOOK_MUTANTS, *DEEP_MUTANTS]
 INDEPENDENT = [*BOOK_MUTANTS, *DEEP_MUTANTS]  # written apart from the recognisers
+
+
+def bug_line(mutant: Any) -> tuple[str, str, str]:
+    """(the buggy line, its ``# BUG`` comment, the correct line): read from the mutant's own source."""
+    line = next(ln for ln in inspect.getsource(mutant).splitlines() if "# BUG" in ln)
+    code, _, note = line.partition("# BUG")
+    return code.strip(), note.lstrip(": ").strip(), mutant.correct
 
 
 def build(mutant: type, seed: int = 123):

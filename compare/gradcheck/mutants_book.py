@@ -28,9 +28,10 @@ class BookMutant(NeuralNetMLP):
         return cls(784, 16, 10, random_seed=seed)
 
 
-class BookBiasWithoutN(BookMutant):
+class BookOutputBiasWithoutN(BookMutant):
     """Divides by n for the weights but not for the output bias: d_loss__db_out is n times too big."""
     expected, enters_at = "batch-reduction", 1
+    correct = "d_loss__db_out = np.sum(delta_out, axis=0)"
 
     def backward(self, x, a_h, a_out, y):
         y_onehot = int_to_onehot(y, self.num_classes)
@@ -46,9 +47,10 @@ class BookBiasWithoutN(BookMutant):
         return d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h
 
 
-class BookTwoTwice(BookMutant):
+class BookOutputDeltaTwoTwice(BookMutant):
     """Puts the 2 of d(a - y)^2/da into d_loss__d_a_out and again into delta_out."""
     expected, enters_at = "factor-two", 1
+    correct = "delta_out = d_loss__d_a_out * d_a_out__d_z_out"
 
     def backward(self, x, a_h, a_out, y):
         y_onehot = int_to_onehot(y, self.num_classes)
@@ -64,9 +66,10 @@ class BookTwoTwice(BookMutant):
         return d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h
 
 
-class BookTransposedHidden(BookMutant):
+class BookHiddenWeightTransposed(BookMutant):
     """Multiplies x.T by the hidden delta: (784, 16), the transpose of weight_h's (16, 784)."""
     expected, enters_at = "transposed", 0
+    correct = "d_loss__d_w_h = np.dot((d_loss__a_h * d_a_h__d_z_h).T, x)"
 
     def backward(self, x, a_h, a_out, y):
         y_onehot = int_to_onehot(y, self.num_classes)
@@ -85,6 +88,7 @@ class BookTransposedHidden(BookMutant):
 class BookHiddenBiasSign(BookMutant):
     """Gets the sign of the hidden bias gradient wrong, and only that one."""
     expected, enters_at = "sign-flip", 0
+    correct = "d_loss__d_b_h = np.sum(d_loss__a_h * d_a_h__d_z_h, axis=0)"
 
     def backward(self, x, a_h, a_out, y):
         y_onehot = int_to_onehot(y, self.num_classes)
@@ -100,4 +104,4 @@ class BookHiddenBiasSign(BookMutant):
         return d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h
 
 
-BOOK_MUTANTS = [BookBiasWithoutN, BookTwoTwice, BookTransposedHidden, BookHiddenBiasSign]
+BOOK_MUTANTS = [BookOutputBiasWithoutN, BookOutputDeltaTwoTwice, BookHiddenWeightTransposed, BookHiddenBiasSign]

@@ -72,9 +72,10 @@ class DeepBookNet:
                 "4.weight": d_w_out, "4.bias": d_b_out}
 
 
-class DeepTanhDerivativeAtOutput(DeepBookNet):
+class DeepHidden1TanhDerivativeAtActivation(DeepBookNet):
     """tanh net that applies tanh again inside the first hidden layer's derivative (the second is right)."""
     expected, enters_at = "derivative-at-output", 0
+    correct = "delta_h1 = np.dot(delta_h2, self.weight_h2) * (1. - a_h1 ** 2)"
     activation = "tanh"
 
     def backward(self, x, a_h1, a_h2, a_out, y):
@@ -85,9 +86,10 @@ class DeepTanhDerivativeAtOutput(DeepBookNet):
                 np.sum(delta_h2, axis=0), np.dot(delta_h1.T, x), np.sum(delta_h1, axis=0))
 
 
-class DeepDropsSecondDerivative(DeepBookNet):
+class DeepHidden2DerivativeMissing(DeepBookNet):
     """Leaves the sigmoid derivative out of layer 2 of 3 (the last hidden layer); layer 1 keeps it."""
     expected, enters_at = "missing-activation-derivative", 1
+    correct = "delta_h2 = np.dot(delta_out, self.weight_out) * a_h2 * (1. - a_h2)"
 
     def backward(self, x, a_h1, a_h2, a_out, y):
         delta_out = 2. * (a_out - int_to_onehot(y, self.num_classes)) / y.shape[0] * a_out * (1. - a_out)
@@ -97,9 +99,10 @@ class DeepDropsSecondDerivative(DeepBookNet):
                 np.sum(delta_h2, axis=0), np.dot(delta_h1.T, x), np.sum(delta_h1, axis=0))
 
 
-class DeepWrongLayerInput(DeepBookNet):
+class DeepHidden2WeightWrongInput(DeepBookNet):
     """Square hidden layers (12 -> 12): weight_h2's gradient uses a_h2, its own output, for its input a_h1."""
     expected, enters_at = "wrong-input", 1
+    correct = "np.dot(delta_h2.T, a_h1),"
     hidden = (12, 12)
 
     def backward(self, x, a_h1, a_h2, a_out, y):
@@ -111,4 +114,4 @@ class DeepWrongLayerInput(DeepBookNet):
                 np.sum(delta_h2, axis=0), np.dot(delta_h1.T, x), np.sum(delta_h1, axis=0))
 
 
-DEEP_MUTANTS = [DeepTanhDerivativeAtOutput, DeepDropsSecondDerivative, DeepWrongLayerInput]
+DEEP_MUTANTS = [DeepHidden1TanhDerivativeAtActivation, DeepHidden2DerivativeMissing, DeepHidden2WeightWrongInput]

@@ -21,7 +21,7 @@ import numpy as np
 from scratch.losses import mse_value
 
 from .blame import CannotCheck, call
-from .returns import as_array, as_tuple
+from .returns import as_array, as_tuple, check_order
 
 PARAMS = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
 RETURN_ORDER = ("2.weight", "2.bias", "0.weight", "0.bias")   # the order backward returns its gradients in
@@ -127,8 +127,12 @@ class BookLearner:
         """Their ``backward(X, a_h, a_out, y)``, as ``{key: gradient in the twin's layout}`` in state-dict order."""
         names = tuple(self.gradient_labels.values())
         value = call(self.file, "backward", self.obj.backward, X, outputs["a_h"], outputs["a_out"], y)
+        owners = tuple(PARAMS[k] for k in RETURN_ORDER)
+        shapes = tuple(self.shapes[name] for name in owners)
+        value = as_tuple(value, "backward", names, shapes, owners)
+        check_order(value, "backward", names, shapes, owners, DEFAULT_GRADIENT_NAMES)
         grads = {}
-        for key, g, label in zip(RETURN_ORDER, as_tuple(value, "backward", names), names):
+        for key, g, label in zip(RETURN_ORDER, value, names):
             name = PARAMS[key]
             grads[key] = self.orient(key, as_array(g, "backward", label, self.shapes[name], self.dtype, name,
                                                    self.layout[name]))

@@ -85,7 +85,8 @@ class CheckReport:
         return "verdict: DISAGREES with PyTorch" + (f": {self.raised}" if self.raised else "")
 
     def table(self) -> str:
-        """Plain text: the headline, one line per check, the intermediates and gradient tables, the findings."""
+        """What ``mlp-compare check`` prints, and ``str(report)``: the headline, one line per check, the
+        intermediates and gradient tables, the findings, and the verdict in one line."""
         lines = [self.headline()]
         if self.batch:
             lines.append(f"batch: {self.batch}")
@@ -108,6 +109,9 @@ class CheckReport:
             lines += [""] + [f"finding: {f.message}" for f in self.findings]
         lines += ["", self.verdict()]
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
 
     def as_dict(self) -> dict:
         return {"class": self.class_name, "file": self.file, "kind": self.kind, "storage": self.storage,

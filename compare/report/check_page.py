@@ -17,6 +17,7 @@ from torch_impl import build_model
 
 from ..learner.blame import shown
 from ..learner.result import TITLES, CheckReport
+from .dtypes import reading_differences
 from .html import Code, Columns, Note, Page, Section, Table
 from .run_page import build_report, gradient_table, sci
 
@@ -78,7 +79,7 @@ def _gradients(report: CheckReport) -> list:
     blocks = [f"Your backward's gradients under your names, against autograd on the twin, fourth-order finite "
               f"differences of L in float64 and directional derivatives along random directions "
               f"(rtol {d['rtol']:g} against autograd): **{'passed' if gc.passed else 'FAILED'}**.",
-              gradient_table(d)]
+              gradient_table(d), reading_differences(gc.dtype)]
     blocks += [Note(f"**Diagnosis:** {f.message}", "warn") for f in gc.diagnosis]
     return blocks
 

@@ -1,9 +1,12 @@
 """The report's dtype comparison (``--compare-dtypes``): one row per dtype, and what became of a rerun
-that stopped early (it diverged, was interrupted or skipped; the first run is always whole)."""
+that stopped early (it diverged, was interrupted or skipped; the first run is always whole); and how to read
+a difference of 1e-16 beside a gradient table."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import numpy as np
 
 from .html import Note, Table
 
@@ -35,3 +38,12 @@ def dtype_comparison_row(name: str, r: dict, sci: Callable[[float], str]) -> lis
     return [f"`{name}`", f"{r.get('epochs_done', len(gap))}{status}", sci(gap[0]) if gap else "—",
             sci(gap[-1]) if gap else "—", cell("history_max_diff", sci), cell("test_disagreements", str),
             cell("torch_over_scratch", lambda x: f"{x:.2f}×")]
+
+
+def reading_differences(dtype: str) -> Note:
+    """The sentence beside a gradient table: what a difference near the dtype's last bit means."""
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    tiny = "1e-16" if np.dtype(dtype) == np.float64 else "1e-7"
+    return Note(f"How to read {tiny}: {dtype}'s last bit is {eps:.2g} of the value (`np.finfo({dtype}).eps`), so a "
+                f"difference of {tiny} is rounding, the two sides computing the same numbers in another order. A real "
+                f"mistake is off by far more: 1e-3 and up, often a whole factor (2, 10, the batch size).")

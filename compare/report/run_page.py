@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.load import describe_batch
-from .dtypes import dtype_comparison_blocks
+from .dtypes import dtype_comparison_blocks, reading_differences
 from .html import Block, Columns, Image, Link, Note, Page, Section, Table
 
 FIRST_ERRORS = 25  # the book's gallery shows the first 25 misclassified images
@@ -192,7 +192,7 @@ def _gradients(m: dict, out) -> list:
         blocks.append(f"Two more opinions on every parameter: central finite differences of L in float64 "
                       f"(rtol {gc['fd_rtol']:g}; the coordinates checked in brackets) and directional derivatives "
                       f"along random unit directions (rtol {gc['directional_rtol']:g}). The verdict needs all three.")
-    blocks.append(gradient_table(gc))
+    blocks += [gradient_table(gc), reading_differences(gc["dtype"])]
     blocks.append(f"Loss L on that batch: scratch {gc['loss_manual']!r}, torch {gc['loss_autograd']!r}.")
     for f in gc.get("diagnosis") or []:
         blocks.append(Note(f"**Diagnosis:** {f['message'] if isinstance(f, dict) else f}", "warn"))
