@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .plots import _gap_axes, _twin_lines
@@ -19,10 +20,10 @@ MIN_PT = 14                  # the smallest text a slide may hold
 SIZES = {"title": 22, "label": 18, "ticks": 16, "legend": 16}
 
 
-def _slide() -> tuple[Figure, object]:
+def _slide() -> tuple[Figure, Axes]:
     fig = Figure(figsize=SLIDE_INCHES)
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.13, top=0.9)
-    return fig, fig.subplots()
+    return fig, fig.add_subplot()
 
 
 def _readable(ax, title: str, xlabel: str, ylabel: str) -> None:
