@@ -230,7 +230,7 @@ def test_the_cost_section_explains_the_ratio_with_the_flops(run, ratio, said):
     m["timing"]["scratch"]["train_s_per_epoch"] = 0.035                   # 35 steps of 100: 1 ms a step
     cost = render_markdown_page(build_report(m, None, None)).split("## What it cost")[1]
     assert "is 16.0 MFLOP (7.94 forward, 8.04 backward" in cost
-    assert "took 1.00 ms in NumPy (16.0 GFLOP/s)" in cost
+    assert "over its 35 steps), a step took 1.00 ms in NumPy (16.0 GFLOP/s)" in cost
     assert said in cost and ("favours NumPy" in cost) == (ratio > 1)
     assert "wider layers" in cost and "float32" in cost and "a GPU" in cost
 

@@ -31,7 +31,7 @@ def cost_explanation(m: dict) -> str:
     sizes = " → ".join(map(str, m["sizes"]))
     text = (f"One training step of {sizes} on a batch of {c['batch_size']} is {(fwd + bwd) / 1e6:.1f} MFLOP "
             f"({fwd / 1e6:.2f} forward, {bwd / 1e6:.2f} backward: 2 · in · out · batch per matrix product, and no "
-            f"gradient for the input pixels). Measured here, one step (with its update) took "
+            f"gradient for the input pixels). Measured here (an epoch's training time over its {steps} steps), a step took "
             f"{per_step['scratch'] * 1e3:.2f} ms in NumPy ({rate['scratch']:.1f} GFLOP/s) and "
             f"{per_step['torch'] * 1e3:.2f} ms in torch ({rate['torch']:.1f} GFLOP/s). ")
     if tm["torch_over_scratch"] > 1:
