@@ -67,13 +67,14 @@ class PhaseTimer:
 
 
 def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progress=None,
-                   compare_dtypes: bool = False, save_weights: bool = False) -> dict:
+                   compare_dtypes: bool = False, save_weights: bool = False, slides: bool = False) -> dict:
     """Run the comparison described by ``config`` and write its outputs into ``out``; returns the metrics.
 
     ``progress(dtype, epoch)`` is called after each finished epoch, of the first run and of the rerun.
     ``compare_dtypes``: train the same twins a second time in the other float type (float32 beside
     float64), so the report can show how far apart the twins drift in each. ``save_weights``: write
-    both twins' final weights (``scratch.npz``, ``torch.pt``).
+    both twins' final weights (``scratch.npz``, ``torch.pt``). ``slides``: also write each panel of
+    ``training.png`` alone at slide size (``slides/*.png``, 1280 x 720 px); ``metrics.json`` is the same.
 
     A run that diverges or is interrupted (Ctrl-C) still writes its outputs for the finished epochs;
     ``metrics["status"]`` is then ``"diverged"`` or ``"interrupted"`` and ``metrics["stopped"]``
@@ -86,7 +87,7 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
     out = prepare_out_dir(out, overwrite)
     (out / ERROR_LOG).unlink(missing_ok=True)  # an earlier run's log would be read as this run's
     try:
-        return _run(config, out, progress, compare_dtypes, save_weights)
+        return _run(config, out, progress, compare_dtypes, save_weights, slides)
     except BaseException as e:
         if created and not any(out.iterdir()):  # failed before writing anything: leave no trace
             out.rmdir()
@@ -95,7 +96,8 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
         raise
 
 
-def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weights: bool) -> dict:
+def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weights: bool,
+         slides: bool = False) -> dict:
     phase = PhaseTimer()
     threads = config.effective_threads
     preds = dtype_comparison = rerun_bug = health = None
@@ -158,7 +160,7 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         metrics["weights"] = save_weights_files(twins.scratch, twins.net, out)
     write_json(out / "metrics.json", metrics)  # the numbers first: they survive a failure in the pages
     with phase("write outputs"):
-        write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None)
+        write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None, slides)
         write_lesson(out, data)
         write_lesson_notebook(out)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took

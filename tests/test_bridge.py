@@ -6,10 +6,10 @@ import textwrap
 import pytest
 
 import scratch
-import torch_impl
 from compare.cli.app import main
 from compare.lesson.pages import QUOTED, STEPS, TRAP_QUOTES, Quote, build_lesson, measure_lesson
 from compare.report.markdown import render_markdown_page
+from torch_impl import idiomatic
 
 
 @pytest.mark.parametrize("quote", QUOTED, ids=lambda q: f"{q.target}[{q.only}]" if q.only else q.target)
@@ -29,10 +29,28 @@ def test_a_quote_of_a_vanished_function_fails():
 
 def test_the_lesson_quotes_the_real_backward_and_loss_backward():
     step = {s.key: s for s in STEPS}["backward"]
-    (lesson,), (twin,) = step.scratch, step.torch
+    (lesson,), (kept, twin) = step.scratch, step.torch
     assert lesson.resolve() is scratch.NeuralNetMLP.backward
     assert lesson.code().text == textwrap.dedent(inspect.getsource(scratch.NeuralNetMLP.backward))
-    assert twin.resolve() is torch_impl.train_step and "loss.backward()" in twin.code().text
+    assert twin.resolve() is idiomatic.train_step and "loss.backward()" in twin.code().text
+    assert kept.resolve() is idiomatic.forward_keeping_grads and "retain_grad()" in kept.code().text
+
+
+def test_the_pytorch_column_quotes_what_a_learner_writes_and_no_validation():
+    torch_code = "".join(q.code().text for s in STEPS for q in s.torch)
+    assert "nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Sigmoid())" in torch_code
+    for validation in ("raise ValueError", "check_spec", "chunk"):
+        assert validation not in torch_code
+    # past loading (the run's own tensors, which share the arrays' memory), every quote is the learner's code
+    assert all(q.target.startswith("torch_impl.idiomatic:") for s in STEPS[1:] for q in s.torch)
+
+
+def test_the_backward_step_links_to_gradcheck(mnist5k):
+    md = render_markdown_page(build_lesson(mnist5k))
+    backward = md.split("## Backward pass")[1].split("## Update the weights")[0]
+    assert "(https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.html)" in backward
+    assert "fourth-order" in backward and "directional" in backward and "float64" in backward
+    assert "| `delta_out` | `z_out.grad` |" in backward
 
 
 def test_every_step_of_the_issue_is_there():
@@ -55,7 +73,7 @@ def test_measured_agreement_at_every_step(measured):
         diffs = _diffs(measured, key)
         assert diffs and max(diffs) < 1e-13, key
         assert all(r[4] == "yes" for r in measured["steps"][key]["rows"] if r[3])
-    assert len(_diffs(measured, "backward")) == 4                 # each gradient, separately
+    assert len(_diffs(measured, "backward")) == 5                 # L once more, then each gradient, separately
     assert _diffs(measured, "onehot") == [0.0] and set(_diffs(measured, "init")) == {0.0}
     assert measured["steps"]["misclassified"]["rows"][-1][3] == "0"   # no test image labelled differently
     shapes = dict(measured["steps"]["backward"]["shapes"])
@@ -103,7 +121,7 @@ def test_lesson_command_writes_html_and_markdown(tmp_path, capsys):
     assert main(["lesson", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["lesson.html", "lesson.ipynb", "lesson.md"]
     html, md = (out / "lesson.html").read_text(), (out / "lesson.md").read_text()
-    assert "<script" not in html and "http" not in html
+    assert "<script" not in html and 'src="http' not in html and "@import" not in html   # nothing fetched
     assert "def backward(self, x, a_h, a_out, y):" in html and "loss.backward()" in html
     assert "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]" in md
     assert "The 10× trap, with real numbers" in md and "comparison report" not in md
@@ -128,3 +146,72 @@ def test_a_float32_run_gets_an_honest_lesson_too(mnist5k):
                                             for k in ("X_train", "X_valid", "X_test")})
     m = measure_lesson(data32)
     assert [r for s in m["steps"].values() for r in s["rows"] if r[4] not in ("", "yes")] == []
+
+
+# --- the backward step as a bridge: the book's intermediates beside autograd's ----------------
+
+
+def test_the_backward_step_matches_four_intermediates_to_autograd(measured):
+    bridge = measured["steps"]["backward"]["bridge"]
+    pairs = {r[0]: (r[1], r[3], float(r[4]), r[5]) for r in bridge}
+    assert pairs["`d_loss__d_a_out`"][:2] == ("`a_out.grad`", "(100, 10) float64")
+    assert pairs["`delta_out`"][:2] == ("`z_out.grad`", "(100, 10) float64")
+    assert pairs["`d_loss__a_h`"][:2] == ("`a_h.grad`", "(100, 50) float64")
+    assert pairs["`d_loss__a_h * d_a_h__d_z_h`"][:2] == ("`z_h.grad`", "(100, 50) float64")
+    assert all(diff < 1e-15 and ok == "yes" for _, _, diff, ok in pairs.values())
+
+
+class _DerivativeMissingAtOutput(scratch.NeuralNetMLP):
+    """The book's backward with sigmoid'(z_out) written as a_out instead of a_out * (1 - a_out)."""
+
+    def backward(self, x, a_h, a_out, y):
+        y_onehot = scratch.int_to_onehot(y, self.num_classes)
+        d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]
+        delta_out = d_loss__d_a_out * a_out
+        d_loss__a_h = delta_out @ self.weight_out
+        d_a_h__d_z_h = a_h * (1. - a_h)
+        delta_h = d_loss__a_h * d_a_h__d_z_h
+        return delta_out.T @ a_h, delta_out.sum(axis=0), delta_h.T @ x, delta_h.sum(axis=0)
+
+
+def test_the_bridge_shows_the_first_wrong_link():
+    """A backward wrong at the output's sigmoid derivative: d_loss__d_a_out still agrees, delta_out is the first NO."""
+    import numpy as np
+    import torch
+
+    from compare.lesson.steps import Measured, backward, tensor
+    from compare.twins.transfer import scratch_to_torch
+
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(-1, 1, (20, 784)), np.arange(20) % 10
+    model = _DerivativeMissingAtOutput(784, 50, 10, random_seed=1)
+    net = idiomatic.make_net().double()
+    scratch_to_torch(model, net)
+    a_h, a_out = model.forward(X)
+    st = Measured()
+    backward(st, model, net, idiomatic.loss_fn(net(tensor(X)), torch.from_numpy(y)), X, y, a_h, a_out)
+    assert [(r[0], r[5]) for r in st.bridge] == [("`d_loss__d_a_out`", "yes"), ("`delta_out`", "**NO**"),
+                                                 ("`d_loss__a_h`", "**NO**"), ("`d_loss__a_h * d_a_h__d_z_h`", "**NO**")]
+
+
+def test_locals_at_return_reads_the_book_and_puts_the_old_profiler_back():
+    import sys
+
+    import numpy as np
+
+    from compare.lesson.intermediates import book_value, locals_at_return
+
+    model = scratch.NeuralNetMLP(784, 50, 10)
+    X, y = np.zeros((3, 784)), np.array([0, 1, 2])
+    calls = []
+    previous = lambda frame, event, arg: calls.append(event)  # noqa: E731
+    sys.setprofile(previous)
+    try:
+        grads, book = locals_at_return(scratch.NeuralNetMLP.backward, lambda: model.backward(X, *model.forward(X), y))
+        assert sys.getprofile() is previous
+    finally:
+        sys.setprofile(None)
+    assert np.array_equal(book["d_loss__dw_out"], grads[0])
+    assert book_value("d_loss__a_h * d_a_h__d_z_h", book).shape == (3, 50)
+    with pytest.raises(KeyError, match="no local 'delta_h'"):
+        book_value("delta_h", book)

@@ -22,7 +22,8 @@ from compare.lesson.notebook import KEY, stale_cells
 from compare.lesson.pages import STEPS, TRAP_TITLE
 from torch_impl import build_model, make_optimizer, squared_error_loss
 from torch_impl import train as twin_train
-from torch_impl.idiomatic import copy_book_weights, loss_fn, make_net, train_step
+from torch_impl.idiomatic import accuracy, copy_book_weights, forward_keeping_grads, loss_fn, make_net, train_step
+from torch_impl.idiomatic import make_optimizer as idiomatic_optimizer
 
 nbclient = pytest.importorskip("nbclient")
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,7 @@ def test_lesson_notebook_runs_top_to_bottom(tmp_path):
     assert "the book's gradient / this loss's gradient: 10.000000" in text   # nn.MSELoss: the trap
     assert "the book's gradient / this loss's gradient: 1.000000" in text    # after the one-line fix
     assert "d_loss__d_w_h vs .grad" in text and "executed in" in text
+    assert "delta_out vs z_out.grad" in text and "d_loss__a_h * d_a_h__d_z_h vs z_h.grad" in text
     assert any(o.output_type == "display_data" and "image/png" in o.data
                for c in nb.cells if c.cell_type == "code" for o in c.outputs)   # the training curves, inline
 
@@ -112,6 +114,10 @@ def test_idiomatic_twin_is_build_model_and_steps_like_train_step():
     assert train_step(net, ours, X, y) == twin_train.train_step(reference, squared_error_loss, theirs, X, y).item()
     for a, b in zip(net.state_dict().values(), reference.state_dict().values()):
         assert torch.equal(a, b)
+    kept = forward_keeping_grads(net, X)               # the lesson's backward step, layer by layer
+    assert torch.equal(kept["a_out"], reference(X)) and torch.equal(kept["a_h"], reference[:2](X))
+    assert accuracy(net, X, y) == twin_train.evaluate(reference, X, y, "mse")["acc"]
+    assert isinstance(idiomatic_optimizer(net), type(make_optimizer(reference, 0.1)))
 
 
 def test_copy_book_weights_needs_no_transpose():

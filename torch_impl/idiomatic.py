@@ -24,10 +24,31 @@ def copy_book_weights(net: nn.Sequential, model) -> None:
                          "2.weight": torch.as_tensor(model.weight_out), "2.bias": torch.as_tensor(model.bias_out)})
 
 
+def forward_keeping_grads(net: nn.Sequential, X: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The forward pass layer by layer, asking autograd to keep each intermediate's gradient.
+
+    ``retain_grad()`` makes ``loss.backward()`` fill ``.grad`` of a non-leaf tensor too (by default only the
+    parameters get one), so the book's hand-written intermediates can be set beside autograd's own:
+    X (n, 784) -> z_h, a_h (n, 50) -> z_out, a_out (n, 10).
+    """
+    z_h = net[0](X)
+    a_h = net[1](z_h)
+    z_out = net[2](a_h)
+    a_out = net[3](z_out)
+    for t in (z_h, a_h, z_out, a_out):
+        t.retain_grad()
+    return {"z_h": z_h, "a_h": a_h, "z_out": z_out, "a_out": a_out}
+
+
 def loss_fn(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Squared error summed over the 10 classes, mean over the examples: output (n, 10), labels y (n,)."""
     onehot = nn.functional.one_hot(y, num_classes=10).to(output.dtype)
     return ((output - onehot) ** 2).sum(dim=1).mean()
+
+
+def make_optimizer(net: nn.Sequential, lr: float = 0.1) -> torch.optim.Optimizer:
+    """Plain mini-batch SGD, the book's update: param -= lr * param.grad."""
+    return torch.optim.SGD(net.parameters(), lr=lr)
 
 
 def train_step(net: nn.Sequential, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor) -> float:
@@ -50,3 +71,8 @@ def predict(net: nn.Sequential, X: torch.Tensor) -> torch.Tensor:
     net.eval()
     with torch.no_grad():
         return net(X).argmax(dim=1)
+
+
+def accuracy(net: nn.Sequential, X: torch.Tensor, y: torch.Tensor) -> float:
+    """The fraction of the n examples X (n, 784) whose predicted class is the label y (n,)."""
+    return (predict(net, X) == y).double().mean().item()

@@ -51,6 +51,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      help="output folder (default: runs/run-YYYYmmdd-HHMMSS)")
     run.add_argument("--save-weights", action="store_true",
                      help="write both twins' final weights: scratch.npz and torch.pt")
+    run.add_argument("--slides", action="store_true",
+                     help="also write each panel of training.png alone at slide size (16:9, 1280 x 720 px) into OUT/slides/")
     run.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     run.add_argument("--progress", choices=["auto", "lines", "off"], default="auto",
                      help="auto: a progress bar on a terminal, nothing otherwise; lines: one line on stderr per "
@@ -105,7 +107,7 @@ def main(args) -> int:
     progress = Progress(args.progress, config.epochs)
     try:
         m = run_comparison(config, out, overwrite=args.overwrite, progress=progress,
-                           compare_dtypes=args.compare_dtypes, save_weights=args.save_weights)
+                           compare_dtypes=args.compare_dtypes, save_weights=args.save_weights, slides=args.slides)
     finally:
         progress.close()
     return report_outcome(m, out)

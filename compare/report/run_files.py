@@ -16,6 +16,7 @@ from . import plots
 from .html import render_html
 from .markdown import render_markdown_page
 from .run_page import build_report
+from .slides import slide_figures
 
 FIGURES_NEED_DATA = ("samples.png", "confusion.png", "misclassified_scratch.png", "misclassified_torch.png",
                      "disagreements.png")
@@ -52,15 +53,21 @@ def render_figures(metrics: dict, data: Dataset | None, step_loss: dict | None) 
     return figs
 
 
-def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_loss: dict | None = None) -> None:
+def write_outputs(metrics: dict, out: Path, data: Dataset | None = None, step_loss: dict | None = None,
+                  slides: bool = False) -> None:
     """The run's report files: the figures, report.md and the self-contained report.html (they link to the lesson).
 
     ``data`` (the run's dataset) gives the images of the sample grid and the galleries, and
     ``step_loss`` each twin's loss per training step; without them those figures are left out.
+    ``slides``: also write each panel of ``training.png`` alone at slide size into ``out/slides/``.
     """
     out = Path(out)
     metrics["timing"].setdefault("total_s", sum(metrics["timing"]["phases"].values()))
     images = {name: save_figure(fig, out / name) for name, fig in render_figures(metrics, data, step_loss).items()}
+    if slides:
+        (out / "slides").mkdir(exist_ok=True)
+        for name, fig in slide_figures(metrics).items():
+            save_figure(fig, out / name)
     write_atomic(out / "report.md", render_markdown_page(build_report(metrics, str(out), "lesson.md", set(images))))
     page = build_report(metrics, str(out), "lesson.html", set(images))
     write_atomic(out / "report.html", render_html(page, images))

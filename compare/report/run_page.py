@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.load import describe_batch
+from .cost import cost_explanation
 from .dtypes import dtype_comparison_blocks, reading_differences
 from .html import Block, Columns, Image, Link, Note, Page, Section, Table
 
@@ -277,7 +278,7 @@ def _cost(m: dict, out) -> list:
               "bench` pauses between the twins and reports the fair ratios, against this machine's "
               "matrix-multiply floor.",
               Table(["twin", "training s/epoch", "evaluation s/epoch", "training s, total"], rows),
-              f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**."]
+              f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**.", cost_explanation(m)]
     if tm.get("phases"):
         rows = [[name, f"{s:.2f}"] for name, s in tm["phases"].items()]
         blocks += ["Where the whole run's time went:", Table(["phase", "seconds"], rows)]
