@@ -9,6 +9,7 @@ Skipped when no Chromium is installed (``.ci/run`` installs Debian's ``chromium`
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import select
@@ -122,6 +123,25 @@ class Chromium:
                              if e.get("method") == "Network.requestWillBeSent"]
         self.send("Target.closeTarget", {"targetId": target})
         return state
+
+    def capture(self, path: Path, width: int = 1200, height: int = 900, expression: str | None = None):
+        """Load ``path`` in a ``width`` x ``height`` tab, evaluate ``expression`` (JSON it returns, or None), then
+        take a screenshot; returns ``(that value, the screenshot's PNG bytes)``."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.send("Page.enable", session=session)
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        self.events.clear()
+        self.send("Page.navigate", {"url": path.resolve().as_uri()}, session=session)
+        self.wait_for("Page.loadEventFired")
+        value = None
+        if expression is not None:
+            value = json.loads(self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                                         session=session)["result"]["value"])
+        data = self.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+        self.send("Target.closeTarget", {"targetId": target})
+        return value, base64.b64decode(data)
 
     def close(self) -> None:
         try:

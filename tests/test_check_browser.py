@@ -5,7 +5,6 @@ The browser part reuses ``tests/test_browser.py``'s DevTools client and skips wh
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
@@ -44,17 +43,7 @@ def test_a_failing_checks_report_names_the_findings_and_quotes_both_sides(failin
 
 def screenshot(browser: Chromium, page: Path, width: int = 1200, height: int = 900) -> bytes:
     """The first ``width`` x ``height`` pixels of ``page`` as PNG bytes."""
-    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    browser.send("Page.enable", session=session)
-    browser.send("Emulation.setDeviceMetricsOverride",
-                 {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
-    browser.events.clear()
-    browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
-    browser.wait_for("Page.loadEventFired")
-    data = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
-    browser.send("Target.closeTarget", {"targetId": target})
-    return base64.b64decode(data)
+    return browser.capture(page, width, height)[1]
 
 
 def pixels_of(image: np.ndarray, rgb: tuple[int, int, int]) -> int:

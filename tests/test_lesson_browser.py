@@ -6,7 +6,6 @@ screenshot is written next to the page it shows (under pytest's tmp_path), kept 
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -34,19 +33,7 @@ VIEW = """JSON.stringify((() => {
 def shot(browser: Chromium, page: Path, selector: str, needle: str = "",
          width: int = 1200, height: int = 900) -> tuple[dict, bytes]:
     """Open ``page``, scroll to ``selector`` holding ``needle``; returns (what VIEW saw, a ``width`` x ``height`` PNG)."""
-    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    browser.send("Page.enable", session=session)
-    browser.send("Emulation.setDeviceMetricsOverride",
-                 {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
-    browser.events.clear()
-    browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
-    browser.wait_for("Page.loadEventFired")
-    view = json.loads(browser.send("Runtime.evaluate", {"expression": VIEW % (json.dumps(selector), json.dumps(needle)),
-                                                        "returnByValue": True}, session=session)["result"]["value"])
-    data = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
-    browser.send("Target.closeTarget", {"targetId": target})
-    return view, base64.b64decode(data)
+    return browser.capture(page, width, height, VIEW % (json.dumps(selector), json.dumps(needle)))
 
 
 def is_blank(png: bytes) -> bool:
