@@ -27,6 +27,7 @@ from .lesson.lesson_notebook import write_lesson_notebook
 from .lesson.pages import write_lesson
 from .report.run_files import write_outputs
 from .report.run_page import summarise_test_set
+from .thread_pools import spin_settings
 from .twins.health import training_health
 from .twins.lockstep import (
     LockstepResult,
@@ -221,4 +222,5 @@ def timing_summary(result, phase: PhaseTimer) -> dict:
     else:  # nothing finished, nothing to compare
         del timing["scratch"], timing["torch"]
     timing["phases"] = phase.seconds
+    timing["thread_pools"] = spin_settings()  # the idle-thread spin limits the twins were timed under
     return timing

@@ -235,6 +235,17 @@ def test_the_cost_section_explains_the_ratio_with_the_flops(run, ratio, said):
     assert "wider layers" in cost and "float32" in cost and "a GPU" in cost
 
 
+@pytest.mark.parametrize("numpy_in_effect", [True, False])
+def test_the_cost_section_says_whether_the_spin_limits_kept_the_times_apart(run, numpy_in_effect):
+    m = json.loads((run[0] / "metrics.json").read_text())
+    m["timing"]["thread_pools"] = {"OPENBLAS_THREAD_TIMEOUT": "20", "GOMP_SPINCOUNT": "10000",
+                                   "in_effect": {"numpy": numpy_in_effect, "torch": True}}
+    cost = render_markdown_page(build_report(m, None, None)).split("## What it cost")[1]
+    fair = "`OPENBLAS_THREAD_TIMEOUT=20`, `GOMP_SPINCOUNT=10000`, set before either library loaded"
+    assert (fair in cost) == numpy_in_effect
+    assert ("may include the other library's spinning threads" in cost) == (not numpy_in_effect)
+
+
 def test_what_was_run_names_the_data_source_not_a_path(run):
     _, html, md = run
     what = md.split("## What was run")[1].split("\n## ")[0]

@@ -46,11 +46,14 @@ def settings(config: BenchConfig) -> dict[str, Any]:
     import torch
     from threadpoolctl import threadpool_info
 
+    from ..thread_pools import spin_settings
+
     blas = [{k: p.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
             for p in threadpool_info() if p["user_api"] == "blas"]
     return {"config": asdict(config), "threads": config.effective_threads, "blas": blas,
             "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
             "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")},
+            "thread_pools": spin_settings(),
             "versions": {"numpy": np.__version__, "torch": torch.__version__, "python": platform.python_version()},
             "platform": platform.platform()}
 

@@ -6,12 +6,16 @@ gradient, and one per layer but the first for the gradient passed down (nobody n
 gradient). For 784 -> 50 -> 10 at batch 100 that is 7.94 + 8.04 = 15.98 MFLOP per step (the rule of thumb
 6 * weights * B = 23.8 MFLOP counts that unneeded gradient too).
 
+The report's "What it cost" section is built here too.
+
 Lesson: the cost of ``NeuralNetMLP.forward`` and ``backward`` of "Implementing a Multi-Layer NN", in numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from .html import Block, Table
 
 
 def flops_per_step(sizes: Sequence[int], batch: int) -> tuple[float, float]:
@@ -44,3 +48,36 @@ def cost_explanation(m: dict) -> str:
     return text + ("torch wins where the arithmetic outgrows the bookkeeping: wider layers (the products grow with "
                    "in · out, the overhead per operation does not), float32 (half the memory traffic, twice the "
                    "numbers per vector instruction), and a GPU (`--device cuda`), which NumPy cannot use.")
+
+
+def cost_section(m: dict, out) -> list:
+    """The report's "What it cost": each twin's time, their ratio explained, and every phase of the run."""
+    c, tm = m["config"], m["timing"]
+    if "scratch" not in tm:
+        return ["No timing was recorded."]
+    rows = [[twin, f"{tm[twin]['train_s_per_epoch']:.4f}", f"{tm[twin]['eval_s_per_epoch']:.4f}",
+             f"{tm[twin]['train_s']:.2f}"] for twin in ("scratch", "torch")]
+    blocks: list[Block] = [f"Both twins in {c['dtype']} with the same thread count (NumPy's BLAS {m['threads']['numpy']}, "
+              f"torch {m['threads']['torch']}), timed in the same process, epoch by epoch, one right after the "
+              f"other. {_spin_note(tm.get('thread_pools'))} `mlp-compare bench` also times the twins apart and "
+              "against this machine's matrix-multiply floor.",
+              Table(["twin", "training s/epoch", "evaluation s/epoch", "training s, total"], rows),
+              f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**.", cost_explanation(m)]
+    if tm.get("phases"):
+        rows = [[name, f"{s:.2f}"] for name, s in tm["phases"].items()]
+        blocks += ["Where the whole run's time went:", Table(["phase", "seconds"], rows)]
+    if "total_s" in tm:
+        blocks.append(f"Whole run, up to writing this report: {tm['total_s']:.1f} s.")
+    return blocks
+
+
+def _spin_note(pools: dict | None) -> str:
+    """Whether each twin's time is its own: both libraries' idle threads stop spinning soon after their work."""
+    if pools and all(pools["in_effect"].values()):
+        return (f"Each library's idle threads stop spinning within a millisecond of its last call "
+                f"(`OPENBLAS_THREAD_TIMEOUT={pools['OPENBLAS_THREAD_TIMEOUT']}`, "
+                f"`GOMP_SPINCOUNT={pools['GOMP_SPINCOUNT']}`, set before either library loaded), so neither "
+                "twin's time includes the other's spinning threads.")
+    return ("These times may include the other library's spinning threads: after its work OpenBLAS's idle threads "
+            "spin for about 0.1 s and torch's OpenMP threads for a while too, and this process loaded a library "
+            "before the spin limits could be set (run `mlp-compare run` from the command line to have them).")

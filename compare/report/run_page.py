@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.load import describe_batch
-from .cost import cost_explanation
+from .cost import cost_section
 from .dtypes import dtype_comparison_blocks, reading_differences
 from .html import Block, Columns, Image, Link, Note, Page, Section, Table
 
@@ -265,31 +265,9 @@ def _test_set(m: dict, out) -> list:
     return blocks
 
 
-def _cost(m: dict, out) -> list:
-    c, tm = m["config"], m["timing"]
-    if "scratch" not in tm:
-        return ["No timing was recorded."]
-    rows = [[twin, f"{tm[twin]['train_s_per_epoch']:.4f}", f"{tm[twin]['eval_s_per_epoch']:.4f}",
-             f"{tm[twin]['train_s']:.2f}"] for twin in ("scratch", "torch")]
-    blocks: list[Block] = [f"Both twins in {c['dtype']} with the same thread count (NumPy's BLAS {m['threads']['numpy']}, "
-              f"torch {m['threads']['torch']}), timed in the same process, epoch by epoch, one right after the "
-              "other. With more than one thread that is not quite fair: after a burst of work OpenBLAS's idle "
-              "threads keep spinning for about 0.1 s and slow whatever runs next (torch, here). `mlp-compare "
-              "bench` pauses between the twins and reports the fair ratios, against this machine's "
-              "matrix-multiply floor.",
-              Table(["twin", "training s/epoch", "evaluation s/epoch", "training s, total"], rows),
-              f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**.", cost_explanation(m)]
-    if tm.get("phases"):
-        rows = [[name, f"{s:.2f}"] for name, s in tm["phases"].items()]
-        blocks += ["Where the whole run's time went:", Table(["phase", "seconds"], rows)]
-    if "total_s" in tm:
-        blocks.append(f"Whole run, up to writing this report: {tm['total_s']:.1f} s.")
-    return blocks
-
-
 SECTIONS = [("What was run", _what_was_run),
             ("Do the gradients agree?", _gradients),
             ("The two training runs", _training),
             ("How far apart they drift", _drift),
             ("Test set: how the twins do", _test_set),
-            ("What it cost", _cost)]
+            ("What it cost", cost_section)]
