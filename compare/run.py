@@ -160,8 +160,9 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     if save_weights and metrics["status"] != "diverged":  # diverged weights are NaN: nothing worth keeping
         metrics["weights"] = save_weights_files(twins.scratch, twins.net, out)
     write_json(out / "metrics.json", metrics)  # the numbers first: they survive a failure in the pages
-    with phase("write outputs"):
+    with phase("write report"):
         write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None, slides)
+    with phase("write lesson"):
         write_lesson(out, data)
         write_lesson_notebook(out)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took

@@ -39,3 +39,15 @@ def test_too_late_for_a_library_that_already_loaded_is_said():
 
 def test_unknown_when_nothing_set_them():
     assert child_settings("import numpy")["in_effect"] == {"numpy": None, "torch": None}
+
+
+def test_the_console_entry_skips_the_final_garbage_collection_but_main_does_not():
+    """``console_main`` freezes what the process allocated (its teardown then skips collecting it);
+    ``main``, which tests call in-process, must not."""
+    code = ("import gc, sys\nsys.argv = ['mlp-compare', 'run', '--out', sys.executable]\nfrom compare.cli import main, "
+            "console_main\nmain(sys.argv[1:])\nafter_main = gc.get_freeze_count()\nconsole_main()\n"
+            "print(after_main, gc.get_freeze_count())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    after_main, after_console = map(int, done.stdout.split())
+    assert after_main == 0 and after_console > 100_000
+    assert "exists and is not a folder" in done.stderr  # the command itself ran and answered as usual

@@ -13,6 +13,6 @@ from ..thread_pools import shorten_spins
 
 shorten_spins()
 
-from .app import main  # noqa: E402  (after shorten_spins: app's imports load NumPy)
+from .app import console_main, main  # noqa: E402  (after shorten_spins: app's imports load NumPy)
 
-__all__ = ["main"]
+__all__ = ["console_main", "main"]

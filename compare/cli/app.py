@@ -11,6 +11,7 @@ and the traceback with the global ``--debug`` flag (a run that keeps its folder 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from pathlib import Path
@@ -36,6 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     return dispatch(build_parser().parse_args(argv))
+
+
+def console_main() -> int:
+    """``main`` for the ``mlp-compare`` process itself, which ends right after it.
+
+    With torch loaded, the interpreter's teardown spends most of a second collecting garbage among
+    millions of module objects the operating system is about to reclaim anyway (measured: 0.93 s
+    with torch, torch._dynamo and matplotlib loaded; 0.17 s after ``gc.freeze()``). Everything this
+    command writes is closed by then, and ``atexit`` handlers still run. Not in ``main``: tests call
+    that many times in one process.
+    """
+    code = main()
+    gc.freeze()
+    return code
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -64,4 +79,4 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())
