@@ -76,6 +76,9 @@ def test_measured_agreement_at_every_step(measured):
     assert len(_diffs(measured, "backward")) == 5                 # L once more, then each gradient, separately
     assert _diffs(measured, "onehot") == [0.0] and set(_diffs(measured, "init")) == {0.0}
     assert measured["steps"]["misclassified"]["rows"][-1][3] == "0"   # no test image labelled differently
+    load = {r[0]: r for r in measured["steps"]["load"]["rows"]}
+    assert load["`X_train[:100]` and the same rows of its tensor"][1:4] == ["(100, 784) array", "(100, 784) array", "0"]
+    assert load["the tensor shares the array's memory"][2] == "yes"
     shapes = dict(measured["steps"]["backward"]["shapes"])
     assert shapes["d_loss__d_w_h / 0.weight.grad"] == "(50, 784) float64"
 
