@@ -45,7 +45,8 @@ def test_writes_table_json_and_plot(quick):
 
 def test_json_holds_every_section(quick):
     r = quick[2]
-    assert set(r) >= {"settings", "calibration", "seed", "scaling", "memory", "checks", "wall_s", "other_load"}
+    assert set(r) >= {"settings", "calibration", "seed", "scaling", "memory", "evaluation", "run", "checks", "wall_s",
+                      "other_load"}
     s = r["settings"]
     assert s["threads"] >= 1 and s["blas"] and {"internal_api", "architecture", "num_threads"} <= set(s["blas"][0])
     assert set(s["env"]) >= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
@@ -88,9 +89,7 @@ def test_ratios_come_from_the_times_in_the_same_json(quick):
         assert c["flops"] == epoch_flops(c["sizes"], c["batch_size"], c["steps"])
         assert c["steps"] == c["rows"] // c["batch_size"]
     seed = {(c["dtype"], c["batch_size"]): c for c in r["seed"]}
-    assert r["checks"] == checks(r["seed"])
-    assert r["checks"][0]["value"] == seed["float64", 100]["scratch_over_floor"]
-    assert r["checks"][2]["value"] == pytest.approx(seed["float64", 100]["scratch_s"] / seed["float32", 100]["scratch_s"])
+    assert r["checks"] == checks(r["run"], r["evaluation"])
     assert r["calibration"]["floor"] == {"float64": seed["float64", 100]["floor_s"], "float32": seed["float32", 100]["floor_s"]}
 
 
@@ -101,7 +100,9 @@ def test_table_on_stdout(quick):
     assert format_table(r) in stdout
     for part in ("BLAS floor", "NumPy limit", "limit/floor", "scratch/limit", "kernel", "scratch/floor",
                  "torch/scratch", "seed network 784-50-10",
-                 "hidden width", "depth", "peak memory", "targets", "other processes used"):
+                 "hidden width", "depth", "peak memory", "targets", "other processes used",
+                 "the default run (mlp-compare run --epochs 5", "x arithmetic", "imports, start and exit",
+                 "trained apart", "its own BLAS"):
         assert part in stdout
     for c in r["checks"]:
         assert c["name"] in stdout and c["target"] in stdout
@@ -130,11 +131,46 @@ def test_derived_numbers_and_targets_by_hand():
     assert d["torch_over_scratch"] == pytest.approx(2.5) and "lean_over_floor" not in d
     assert d["spread"] == pytest.approx({"floor": 2.0, "scratch": 2.5, "torch": 2.0})
 
-    f64 = {"dtype": "float64", "batch_size": 100, "scratch_over_floor": 1.1, "torch_over_scratch": 2.0, "scratch_s": 3.0}
-    f32 = {"dtype": "float32", "batch_size": 100, "scratch_over_floor": 1.0, "torch_over_scratch": 2.0, "scratch_s": 1.0}
-    assert [(c["value"], c["target"], c["met"]) for c in checks([f64, f32])] == [
-        (1.1, "at most 1.2", True), (2.0, "at least 2.5", False), (3.0, "at least 1.5", True)]
-    assert [c["met"] for c in checks([f64])] == [True, False, None]
+    cost = {"torch_over_scratch": {"in_run": 1.5, "apart": 1.2, "paired": 1.3}, "run_over_plain": 1.3,
+            "in_run_over_apart": {"scratch": 0.8, "torch": 1.21, "scratch_eval": 1.0, "torch_eval": 1.0}}
+    evaluation = {"scratch_over_floor": 1.5, "torch_over_torch_floor": 1.6, "torch_over_floor": 1.0}
+    got = [(c["value"], c["target"], c["met"]) for c in checks(cost, evaluation)]
+    assert got == [(1.25, "within 20 %", False), (pytest.approx(1.5 / 1.3), "within 20 %", True),
+                   (0.8, "within 20 %", False), (1.21, "within 20 %", False), (1.3, "at most 1.3", True),
+                   (1.5, "at most 1.5", True), (1.6, "at most 1.5", False)]
+    assert [c["met"] for c in checks(None, None)] == [None] * 7
+
+
+def test_the_run_section_adds_up(quick):
+    """The default run's phases add up to its wall time; every ratio is computed from the numbers beside it."""
+    c = quick[2]["run"]
+    assert c["epochs"] == 5 and c["children"] == 1 and len(c["runs"]) == len(c["plain_wall_s"]) == 1
+    assert sum(c["phases"].values()) == pytest.approx(c["wall_s"], rel=1e-9)
+    assert {"load data", "build twins", "gradient check", "lockstep training", "write report", "write lesson",
+            "imports, start and exit"} <= set(c["phases"])
+    assert c["run_over_plain"] == pytest.approx(c["wall_s"] / c["plain_s"], rel=1e-12)
+    flops = 2 * 5 * epoch_flops([784, 50, 10], 100, 35)
+    seed = {(s["dtype"], s["batch_size"]): s for s in quick[2]["seed"]}
+    assert c["training_arithmetic_s"] == pytest.approx(flops / seed["float64", 100]["floor_gflops"] / 1e9, rel=1e-12)
+    assert c["phases_over_arithmetic"] == pytest.approx({k: v / c["training_arithmetic_s"] for k, v in c["phases"].items()})
+    timing = c["runs"][0]["timing"]
+    assert c["in_run_s"] == {"scratch": timing["scratch"]["train_s"], "torch": timing["torch"]["train_s"],
+                             "scratch_eval": timing["scratch"]["eval_s"], "torch_eval": timing["torch"]["eval_s"]}
+    assert c["in_run_over_apart"] == pytest.approx({k: c["in_run_s"][k] / statistics.median(v)
+                                                    for k, v in c["apart"].items()})
+    t = c["torch_over_scratch"]
+    assert t["in_run"] == timing["torch_over_scratch"] and t["paired"] == seed["float64", 100]["torch_over_scratch"]
+    assert t["apart"] == pytest.approx(statistics.median(x / y for x, y in zip(c["apart"]["torch"], c["apart"]["scratch"])))
+
+
+def test_the_evaluation_cell_times_both_floors_and_both_twins(quick):
+    e = quick[2]["evaluation"]
+    assert (e["rows"], e["valid_rows"], e["sizes"]) == (5500, 500, [784, 50, 10])
+    assert e["flops"] == 2 * 6000 * (784 * 50 + 50 * 10)
+    assert set(e["times"]) == {"floor", "torch_floor", "scratch", "torch"}
+    for a, b in (("scratch", "floor"), ("torch", "torch_floor"), ("torch", "floor"), ("torch_floor", "floor")):
+        assert e[f"{a}_over_{b}"] == pytest.approx(statistics.median(
+            x / y for x, y in zip(e["times"][a], e["times"][b])), rel=1e-12)
 
 
 def test_seed_network_flops_match_the_hand_count():

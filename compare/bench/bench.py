@@ -27,6 +27,7 @@ import numpy as np
 from .config import SEED_HIDDEN, BenchConfig
 from .memory import peak_memory
 from .ratios import checks
+from .run_cost import evaluation_cell, run_cost
 from .timing import gemm_rate, measure_cell
 
 
@@ -85,13 +86,21 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
         for d in config.depths:
             progress(f"depth {d}")
             depth.append(measure_cell([784, *(SEED_HIDDEN * d), 10], config.scaling_rows, 100, "float64", config))
+        progress(f"evaluation of {config.rows} + {config.eval_valid_rows} rows beside its forward products")
+        evaluation = evaluation_cell(config.rows, config.eval_valid_rows, config)
         for dtype in config.memory_dtypes:
             for twin in ("scratch", "torch"):
                 progress(f"peak memory, {twin}, {dtype}")
                 memory.append(peak_memory(twin, seed_sizes, config.rows, 100, dtype, threads, config.seed))
     floor = {c["dtype"]: c["floor_s"] for c in seed if c["batch_size"] == 100}
+    f64 = next((c for c in seed if (c["dtype"], c["batch_size"]) == ("float64", 100)), None)
+    cost = None
+    if config.run_epochs:  # outside same_threads: the children set their own threads, this process waits
+        progress(f"the default run ({config.run_epochs} epochs), its work written plainly, the twins apart")
+        cost = run_cost(config, f64["floor_gflops"] if f64 else None, f64["torch_over_scratch"] if f64 else None)
     return {"settings": run_settings, "calibration": {"gemm": gemm, "floor": floor}, "seed": seed,
-            "scaling": {"width": width, "depth": depth}, "memory": memory, "checks": checks(seed),
+            "scaling": {"width": width, "depth": depth}, "memory": memory, "evaluation": evaluation,
+            "run": cost, "checks": checks(cost, evaluation),
             "wall_s": time.perf_counter() - start, "other_load": other_load(jiffies, cpu0)}
 
 

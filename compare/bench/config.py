@@ -25,6 +25,8 @@ class BenchConfig:
     depths: tuple[int, ...] = (1, 2, 3)        # hidden layers of width 50, batch 100, float64
     gemm_n: int = 2048                         # the large square product that calibrates the machine
     memory_dtypes: tuple[str, ...] = ("float64", "float32")  # peak-memory probes (one subprocess per twin)
+    run_epochs: int = 50                       # epochs of the default run timed whole (run_cost); 0 skips it
+    eval_valid_rows: int = 5_000               # validation rows evaluated with the training rows (full MNIST's split)
     lr: float = 0.1                            # the lesson's learning rate
     seed: int = 123
 
@@ -32,7 +34,7 @@ class BenchConfig:
     def quick(cls, **overrides) -> BenchConfig:
         """A smoke run in seconds: a tenth of the rows, two rounds, no pauses, a small calibration product."""
         return cls(**{"rows": 5_500, "scaling_rows": 1_100, "reps": 2, "gemm_n": 512, "pause_s": 0.0,
-                      "memory_dtypes": ("float64",), **overrides})
+                      "memory_dtypes": ("float64",), "run_epochs": 5, "eval_valid_rows": 500, **overrides})
 
     def __post_init__(self) -> None:
         if self.reps < 1:
@@ -41,6 +43,9 @@ class BenchConfig:
             raise UserError(f"pause must be >= 0 seconds, got {self.pause_s}")
         if self.threads < 0:
             raise UserError(f"threads must be >= 0 (0 means all cores), got {self.threads}")
+        if self.run_epochs < 0 or self.eval_valid_rows < 1:
+            raise UserError(f"run epochs must be >= 0 and validation rows >= 1, got {self.run_epochs} and "
+                            f"{self.eval_valid_rows}")
         largest = max(self.batch_sizes)
         if self.rows < largest or self.scaling_rows < 100:
             raise UserError(f"rows must be at least {largest} (the largest batch size) and scaling rows at least "

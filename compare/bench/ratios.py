@@ -9,16 +9,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-RATIOS = (("scratch", "floor"), ("torch", "floor"), ("torch", "scratch"), ("lean", "floor"), ("scratch", "lean"))
-
-# (what, comparison, target), measured on the seed network 784-50-10: scratch within 1.2x of the BLAS
-# floor, torch at least 2.5x scratch's epoch time, and float32 at least 1.5x faster than float64.
-TARGETS: tuple[tuple[str, str, float], ...] = (
-    ("scratch epoch / BLAS floor (float64, batch 100)", "at most", 1.2),
-    ("torch epoch / scratch epoch (float64, batch 100)", "at least", 2.5),
-    ("float64 scratch / float32 scratch (batch 100)", "at least", 1.5),
-)
-
+RATIOS = (("scratch", "floor"), ("torch", "floor"), ("torch", "scratch"), ("lean", "floor"), ("scratch", "lean"),
+          ("torch", "torch_floor"), ("torch_floor", "floor"))  # torch_floor: torch's own products (evaluation)
 
 def paired_ratio(a: list[float], b: list[float]) -> float:
     """Median over rounds of ``a[i] / b[i]``: the two were timed moments apart in the same round, so a
@@ -37,15 +29,29 @@ def derived(cell: dict[str, Any]) -> dict[str, Any]:
             "spread": {name: max(v) / min(v) for name, v in t.items()}}  # slowest / fastest round
 
 
-def checks(seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each of ``TARGETS`` with its measured value from the seed cells of the same run (``None`` where
-    the run has no cell for it): the first two are paired ratios within one group, the dtype ratio
-    compares the medians of two groups."""
-    cell = {(c["dtype"], c["batch_size"]): c for c in seed}
-    f64, f32 = cell.get(("float64", 100)), cell.get(("float32", 100))
-    values: list[float | None] = [f64["scratch_over_floor"] if f64 else None,
-                                  f64["torch_over_scratch"] if f64 else None,
-                                  f64["scratch_s"] / f32["scratch_s"] if f64 and f32 else None]
-    return [{"name": name, "value": v, "target": f"{cmp} {t}",
-             "met": None if v is None else (v <= t if cmp == "at most" else v >= t)}
-            for (name, cmp, t), v in zip(TARGETS, values)]
+def checks(cost: dict[str, Any] | None, evaluation: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The speed targets with their values from this run (``None`` where it did not measure them).
+
+    ``cost`` is ``run_cost.run_cost``'s result, ``evaluation`` the float64 ``run_cost.evaluation_cell``.
+    The in-run times must be each twin's own: torch/scratch in the run within 20 % of the same twins
+    trained apart and of the bench's paired ratio, each twin within 20 % of its time alone; the default
+    run at most 1.3x its work written plainly; evaluating at most 1.5x its forward products alone, each
+    twin's in its own library (torch multiplies with its own BLAS, which need not be NumPy's).
+    """
+    within = lambda v: 1 / 1.2 <= v <= 1.2  # noqa: E731
+    ratio = (cost or {}).get("torch_over_scratch", {})
+    alone = (cost or {}).get("in_run_over_apart", {})
+    rows: list[tuple[str, float | None, str, Any]] = [
+        ("torch/scratch in the run / trained apart", ratio["in_run"] / ratio["apart"] if ratio else None,
+         "within 20 %", within),
+        ("torch/scratch in the run / the bench's paired (float64, batch 100)",
+         ratio["in_run"] / ratio["paired"] if ratio and ratio.get("paired") else None, "within 20 %", within),
+        *((f"{twin} training in the run / alone", alone.get(twin), "within 20 %", within)
+          for twin in ("scratch", "torch")),
+        ("default run wall / the same work written plainly", (cost or {}).get("run_over_plain"), "at most 1.3",
+         lambda v: v <= 1.3),
+        *((f"{twin} evaluation / its forward products alone in its own library (float64)",
+           evaluation[f"{twin}_over_{floor}"] if evaluation else None, "at most 1.5", lambda v: v <= 1.5)
+          for twin, floor in (("scratch", "floor"), ("torch", "torch_floor")))]
+    return [{"name": name, "value": v, "target": target, "met": None if v is None else bool(test(v))}
+            for name, v, target, test in rows]

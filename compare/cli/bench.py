@@ -108,6 +108,7 @@ def format_table(r: dict) -> str:
             extra = f"; NumPy arrays at most {m['numpy_peak_mib']:.1f} MiB (tracemalloc)" if "numpy_peak_mib" in m else ""
             peak = "n/a" if m["peak_growth_mib"] is None else f"{m['peak_growth_mib']:.1f} MiB"
             lines.append(f"  {m['twin']:<8} {m['dtype']}, batch {m['batch_size']}: {peak}{extra}")
+    lines += _evaluation_lines(r.get("evaluation")) + _run_lines(r.get("run"))
     lines += ["", "targets (from this run):"]
     for c in r["checks"]:
         verdict = "n/a" if c["met"] is None else ("met" if c["met"] else "MISSED")
@@ -123,6 +124,42 @@ def format_table(r: dict) -> str:
         lines.append(f"warning: the BLAS floor's slowest round took {drift:.2f}x its fastest: the machine's speed "
                      "drifted during the run; compare ratios, not seconds, or run it again")
     return "\n".join(lines)
+
+
+def _evaluation_lines(e: dict | None) -> list[str]:
+    if not e:
+        return []
+    return ["", f"evaluation (loss, printed MSE, accuracy), float64, {e['rows']} + {e['valid_rows']} rows, beside its "
+            f"forward products alone ({e['flops'] / 1e9:.2f} GFLOP):",
+            f"  products alone: NumPy {e['floor_s']:.4f} s ({e['floor_gflops']:.1f} GFLOP/s), torch "
+            f"{e['torch_floor_s']:.4f} s ({e['torch_floor_gflops']:.1f} GFLOP/s, its own BLAS: "
+            f"{e['torch_floor_over_floor']:.2f}x NumPy's)",
+            f"  scratch {e['scratch_s']:.4f} s = {e['scratch_over_floor']:.2f}x NumPy's products; torch {e['torch_s']:.4f} s "
+            f"= {e['torch_over_torch_floor']:.2f}x torch's products ({e['torch_over_floor']:.2f}x NumPy's)"]
+
+
+def _run_lines(c: dict | None) -> list[str]:
+    """The default run's wall time against its plain script, its phases against the training arithmetic,
+    and the twins' times in it against the same twins trained apart."""
+    if not c:
+        return []
+    lines = ["", f"the default run (mlp-compare run --epochs {c['epochs']}, median of {c['children']} fresh "
+             f"processes): {c['wall_s']:.2f} s wall; the same work written plainly (python -m "
+             f"compare.bench.plain_run): {c['plain_s']:.2f} s; run / plain {c['run_over_plain']:.2f}x"]
+    arithmetic = c["training_arithmetic_s"]
+    if arithmetic:
+        lines.append(f"  training arithmetic (both twins' matrix products at the float64 batch-100 floor's rate): "
+                     f"{arithmetic:.3f} s; whole run {c['wall_s'] / arithmetic:.1f}x that")
+    lines.append(f"  {'phase':<26} {'s':>7}" + (f" {'x arithmetic':>13}" if arithmetic else ""))
+    for name, seconds in c["phases"].items():
+        lines.append(f"  {name:<26} {seconds:7.3f}" + (f" {seconds / arithmetic:12.1f}x" if arithmetic else ""))
+    t = c["torch_over_scratch"]
+    paired = "n/a" if t["paired"] is None else f"{t['paired']:.2f}x"
+    lines += [f"  torch/scratch training time: in the run {t['in_run']:.2f}x, the same twins trained apart "
+              f"{t['apart']:.2f}x, the bench's paired (synthetic rows, float64, batch 100) {paired}",
+              "  each twin in the run / alone: " + ", ".join(
+                  f"{name.replace('_eval', ' evaluation')} {v:.2f}x" for name, v in c["in_run_over_apart"].items())]
+    return lines
 
 
 def crossover(cells: list[dict], name) -> str:
