@@ -38,6 +38,7 @@ from .twins.lockstep import (
     make_twins,
     predict_test_set,
 )
+from .twins.numerics import numerics
 from .twins.rerun import dtype_row, history_max_diff, other_dtype, rerun_in_other_dtype, stopped_row
 from .twins.threads import same_threads
 from .twins.weights import save_weights as save_weights_files
@@ -138,6 +139,7 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         "history_max_diff": history_max_diff(result.history),
         "max_weight_diff": result.max_weight_diff,
         "threads": {"numpy": blas_threads, "torch": threads},
+        "numerics": numerics(twins.device),
         "timing": timing_summary(result, phase),
         "versions": versions(),
         "class_names": CLASS_NAMES[data.name],

@@ -163,6 +163,15 @@ def test_the_run_section_adds_up(quick):
     assert t["apart"] == pytest.approx(statistics.median(x / y for x, y in zip(c["apart"]["torch"], c["apart"]["scratch"])))
 
 
+def test_without_a_gpu_the_bench_says_so(quick):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: its cells are timed, not skipped")
+    assert quick[2]["gpu"] == {"name": None, "seed": []}
+    assert "GPU: no CUDA GPU here, so the twin's GPU epoch was not timed" in quick[3]
+
+
 def test_the_evaluation_cell_times_both_floors_and_both_twins(quick):
     e = quick[2]["evaluation"]
     assert (e["rows"], e["valid_rows"], e["sizes"]) == (5500, 500, [784, 50, 10])

@@ -52,6 +52,7 @@ def test_metrics_hold_the_promised_fields(short_run):
     assert set(m["test_acc"]) == {"scratch", "torch"} and m["test_acc"]["scratch"] == m["test_acc"]["torch"]
     assert {"python", "numpy", "torch"} <= set(m["versions"])
     assert set(m["timing"]["thread_pools"]) == {"OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT", "in_effect"}
+    assert m["numerics"]["device"] == "cpu" and m["numerics"]["gpu"] is None
 
 
 def test_report_has_each_section(short_run):

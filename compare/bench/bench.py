@@ -28,7 +28,7 @@ from .config import SEED_HIDDEN, BenchConfig
 from .memory import peak_memory
 from .ratios import checks
 from .run_cost import evaluation_cell, run_cost
-from .timing import gemm_rate, measure_cell
+from .timing import device_cell, gemm_rate, measure_cell
 
 
 def _busy_jiffies() -> tuple[int, int] | None:
@@ -86,6 +86,11 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
         for d in config.depths:
             progress(f"depth {d}")
             depth.append(measure_cell([784, *(SEED_HIDDEN * d), 10], config.scaling_rows, 100, "float64", config))
+        gpu = []
+        if gpu_name() is not None:  # the twin's epoch on the GPU, beside the CPU epochs above
+            for dtype in config.dtypes:
+                progress(f"seed network on the GPU, {dtype}, batch 100")
+                gpu.append(device_cell(seed_sizes, config.rows, 100, dtype, config, "cuda"))
         progress(f"evaluation of {config.rows} + {config.eval_valid_rows} rows beside its forward products")
         evaluation = evaluation_cell(config.rows, config.eval_valid_rows, config)
         for dtype in config.memory_dtypes:
@@ -100,8 +105,16 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
         cost = run_cost(config, f64["floor_gflops"] if f64 else None, f64["torch_over_scratch"] if f64 else None)
     return {"settings": run_settings, "calibration": {"gemm": gemm, "floor": floor}, "seed": seed,
             "scaling": {"width": width, "depth": depth}, "memory": memory, "evaluation": evaluation,
+            "gpu": {"name": gpu_name(), "seed": gpu},
             "run": cost, "checks": checks(cost, evaluation),
             "wall_s": time.perf_counter() - start, "other_load": other_load(jiffies, cpu0)}
+
+
+def gpu_name() -> str | None:
+    """The CUDA GPU torch would use, or ``None`` without one."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 
 
 def other_load(jiffies: tuple[int, int] | None, cpu0: os.times_result) -> float | None:

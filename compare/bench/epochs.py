@@ -67,12 +67,14 @@ def floor_epoch(sizes: Sequence[int], batches: Batches, dtype: DTypeLike) -> Cal
 
 
 def twin_epochs(sizes: Sequence[int], batches: Batches, dtype: DTypeLike, lr: float,
-                seed: int) -> tuple[Twins, dict[str, Callable[[], object]]]:
+                seed: int, device: str | None = None) -> tuple[Twins, dict[str, Callable[[], object]]]:
     """``(twins, {"scratch": epoch, "torch": epoch})``: both twins, same initial weights, and a
     callable that trains each for one epoch on ``batches``.
 
     scratch: ``sgd_step`` per batch, i.e. ``MLP.gradients`` then the update of the live
-    ``state_dict()`` arrays. torch: the idiomatic ``train_epoch`` (zero_grad, backward, step).
+    ``state_dict()`` arrays. torch: the idiomatic ``train_epoch`` (zero_grad, backward, step), on
+    ``device`` (the batches are copied there first; the epoch ends with its losses copied back, which
+    waits for a GPU to finish).
     """
     import torch
 
@@ -81,7 +83,8 @@ def twin_epochs(sizes: Sequence[int], batches: Batches, dtype: DTypeLike, lr: fl
 
     from ..twins.lockstep import make_twins
 
-    twins = make_twins(list(sizes), seed=seed, dtype=np.dtype(dtype), lr=lr)
-    tbatches = [(torch.from_numpy(Xb), torch.from_numpy(yb)) for Xb, yb in batches]  # shares memory
+    twins = make_twins(list(sizes), seed=seed, dtype=np.dtype(dtype), lr=lr, device=device)
+    tbatches = [(torch.from_numpy(Xb).to(twins.device), torch.from_numpy(yb).to(twins.device))  # CPU: shares memory
+                for Xb, yb in batches]
     return twins, {"scratch": lambda: scratch.train_epoch(twins.scratch, batches, lr),
                    "torch": lambda: torch_impl.train_epoch(twins.net, twins.loss_fn, twins.optimizer, tbatches)}

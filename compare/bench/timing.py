@@ -73,3 +73,16 @@ def measure_cell(sizes: Sequence[int], rows: int, batch_size: int, dtype: str, c
     cell = {"sizes": list(sizes), "dtype": dtype, "batch_size": batch_size, "rows": rows, "steps": len(batches),
             "flops": epoch_flops(sizes, batch_size, len(batches)), "times": times}
     return {**cell, **derived(cell)}
+
+
+def device_cell(sizes: Sequence[int], rows: int, batch_size: int, dtype: str, config: BenchConfig,
+                device: str) -> dict[str, Any]:
+    """The torch twin's epoch on ``device`` (a GPU, or the CPU in tests): the same synthetic batches as
+    ``measure_cell``'s, timed alone; TF32 off on a GPU (``make_twins``)."""
+    X, y = synthetic_data(rows, dtype, config.seed)
+    batches = gather_batches(X, y, batch_size, config.seed)
+    twins, runs = twin_epochs(sizes, batches, dtype, config.lr, config.seed, device)
+    cell = {"sizes": list(sizes), "dtype": dtype, "batch_size": batch_size, "rows": rows, "steps": len(batches),
+            "device": str(twins.device), "flops": epoch_flops(sizes, batch_size, len(batches)),
+            "times": time_group({"torch": runs["torch"]}, config.reps, config.pause_s)}
+    return {**cell, **derived(cell)}

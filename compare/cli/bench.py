@@ -108,7 +108,7 @@ def format_table(r: dict) -> str:
             extra = f"; NumPy arrays at most {m['numpy_peak_mib']:.1f} MiB (tracemalloc)" if "numpy_peak_mib" in m else ""
             peak = "n/a" if m["peak_growth_mib"] is None else f"{m['peak_growth_mib']:.1f} MiB"
             lines.append(f"  {m['twin']:<8} {m['dtype']}, batch {m['batch_size']}: {peak}{extra}")
-    lines += _evaluation_lines(r.get("evaluation")) + _run_lines(r.get("run"))
+    lines += _gpu_lines(r) + _evaluation_lines(r.get("evaluation")) + _run_lines(r.get("run"))
     lines += ["", "targets (from this run):"]
     for c in r["checks"]:
         verdict = "n/a" if c["met"] is None else ("met" if c["met"] else "MISSED")
@@ -124,6 +124,17 @@ def format_table(r: dict) -> str:
         lines.append(f"warning: the BLAS floor's slowest round took {drift:.2f}x its fastest: the machine's speed "
                      "drifted during the run; compare ratios, not seconds, or run it again")
     return "\n".join(lines)
+
+
+def _gpu_lines(r: dict) -> list[str]:
+    g = r.get("gpu") or {}
+    if not g.get("name"):
+        return ["", "GPU: no CUDA GPU here, so the twin's GPU epoch was not timed"]
+    cpu = {c["dtype"]: c["torch_s"] for c in r["seed"] if c["batch_size"] == 100}
+    return ["", f"GPU ({g['name']}, TF32 off), the torch twin's epoch on the seed network, batch 100:"] + [
+        f"  {c['dtype']}: {c['torch_s']:.4f} s on the GPU, "
+        + (f"{cpu[c['dtype']]:.4f} s on the CPU ({cpu[c['dtype']] / c['torch_s']:.2f}x)" if c["dtype"] in cpu else "")
+        for c in g["seed"]]
 
 
 def _evaluation_lines(e: dict | None) -> list[str]:

@@ -173,11 +173,24 @@ def _what_was_run(m: dict, out: str | None) -> list:
     blocks.append(Image("samples.png", "training images, two of each class",
                         "The first two training images of each class, as the network sees them after scaling."))
     th = m["threads"]
-    blocks.append(f"Threads: NumPy's BLAS {th['numpy']}, torch {th['torch']}; torch device `{c['device']}`.")
+    blocks.append(f"Threads: NumPy's BLAS {th['numpy']}, torch {th['torch']}; torch device `{c['device']}`."
+                  + numerics_sentence(m.get("numerics")))
     blocks.append(Table(["library", "version"], [[k, f"`{v}`"] for k, v in m["versions"].items()], align="ll"))
     if out is not None:
         blocks.append(f"Run folder: `{out}`")
     return blocks
+
+
+def numerics_sentence(n: dict | None) -> str:
+    """The torch settings that change a GPU twin's numbers, as the run recorded them (empty if it did not)."""
+    if not n:
+        return ""
+    on = lambda flag: "on" if flag else "off"  # noqa: E731
+    where = f" ({n['gpu']})" if n.get("gpu") else ""
+    return (f" The twin ran on `{n['device']}`{where} with TF32 {on(n['cuda_matmul_allow_tf32'])} for matrix products "
+            f"(`torch.backends.cuda.matmul.allow_tf32`) and {on(n['cudnn_allow_tf32'])} for cuDNN "
+            f"(`torch.backends.cudnn.allow_tf32`), deterministic algorithms {on(n['deterministic_algorithms'])}"
+            + (" (these change nothing on a CPU)." if n["device"] == "cpu" else "."))
 
 
 def _gradients(m: dict, out) -> list:

@@ -25,6 +25,7 @@ from torch_impl.train import history_row as torch_history_row
 
 from ..data.load import Dataset
 from ..data.schedule import BatchSchedule
+from .numerics import exact_float32
 from .transfer import TORCH_DTYPES, max_weight_diff, scratch_to_torch
 
 
@@ -46,9 +47,14 @@ class Twins:
 
 def make_twins(sizes, activation: str = "sigmoid", loss: str = "mse", seed: int = 123,
                dtype=np.float64, lr: float = 0.1, device: str | None = None) -> Twins:
-    """Build both twins; the twin starts from a copy of the scratch model's initial weights."""
+    """Build both twins; the twin starts from a copy of the scratch model's initial weights.
+
+    A twin on a GPU computes float32 products in float32, not TF32 (``numerics.exact_float32``).
+    """
     model = scratch.MLP(sizes, activation, loss, seed=seed, dtype=dtype)
     dev = torch_impl.resolve_device(device)
+    if dev.type == "cuda":
+        exact_float32()
     net = torch_impl.build_model(sizes, activation, loss).to(device=dev, dtype=TORCH_DTYPES[model.dtype])
     scratch_to_torch(model, net)
     return Twins(model, net, torch_impl.loss_function(loss), torch_impl.make_optimizer(net, lr), dev, lr)
