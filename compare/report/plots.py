@@ -153,7 +153,11 @@ def plot_image_grid(images: np.ndarray, captions: Sequence[str], title: str, nco
     longest = max((len(line) for c in captions for line in c.split("\n")), default=0)
     cell = max(cell_inches, 0.075 * longest + 0.1)    # ~0.07 in per character at 9 pt
     cap = caption_lines * 0.19                         # inches of caption above each image
-    fig = Figure(figsize=(ncols * cell, nrows * (cell_inches + cap) + 0.45), layout="constrained")
+    height = nrows * (cell_inches + cap) + 0.45
+    fig = Figure(figsize=(ncols * cell, height))
+    # Margins by hand, as for the line figures: the title's 0.45 in on top, the mosaic below. Constrained
+    # layout would draw the whole figure once more on every save to find the same margins.
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.34 / height)
     ax = fig.subplots()
     pad_y = int(round(w * cap / cell_inches)) + 2      # the caption's room in pixels (cells are w wide)
     pad_x = int(round(w * (cell - cell_inches) / cell_inches)) + 2
@@ -167,7 +171,7 @@ def plot_image_grid(images: np.ndarray, captions: Sequence[str], title: str, nco
         ax.text(c * cw + (cw - 2) / 2, r * ch + pad_y - 1, text, ha="center", va="bottom", fontsize=9,
                 linespacing=1.1)
     ax.set_axis_off()
-    fig.suptitle(title)
+    fig.suptitle(title, y=1 - 0.05 / height, va="top")
     return fig
 
 
