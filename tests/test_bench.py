@@ -145,22 +145,26 @@ def test_the_run_section_adds_up(quick):
     """The default run's phases add up to its wall time; every ratio is computed from the numbers beside it."""
     c = quick[2]["run"]
     assert c["epochs"] == 5 and c["children"] == 1 and len(c["runs"]) == len(c["plain_wall_s"]) == 1
+    assert c["round_epochs"] == 5  # one round of all 5 epochs (rounds are at most 10 epochs)
     assert sum(c["phases"].values()) == pytest.approx(c["wall_s"], rel=1e-9)
     assert {"load data", "build twins", "gradient check", "lockstep training", "write report", "write lesson",
             "imports, start and exit"} <= set(c["phases"])
-    assert c["run_over_plain"] == pytest.approx(c["wall_s"] / c["plain_s"], rel=1e-12)
+    assert c["run_over_plain"] == pytest.approx(c["runs"][0]["wall_s"] / c["plain_wall_s"][0], rel=1e-12)
     flops = 2 * 5 * epoch_flops([784, 50, 10], 100, 35)
     seed = {(s["dtype"], s["batch_size"]): s for s in quick[2]["seed"]}
     assert c["training_arithmetic_s"] == pytest.approx(flops / seed["float64", 100]["floor_gflops"] / 1e9, rel=1e-12)
     assert c["phases_over_arithmetic"] == pytest.approx({k: v / c["training_arithmetic_s"] for k, v in c["phases"].items()})
-    timing = c["runs"][0]["timing"]
-    assert c["in_run_s"] == {"scratch": timing["scratch"]["train_s"], "torch": timing["torch"]["train_s"],
-                             "scratch_eval": timing["scratch"]["eval_s"], "torch_eval": timing["torch"]["eval_s"]}
-    assert c["in_run_over_apart"] == pytest.approx({k: c["in_run_s"][k] / statistics.median(v)
-                                                    for k, v in c["apart"].items()})
+    rounds = c["rounds"]
+    names = ("scratch", "torch", "scratch_eval", "torch_eval")
+    assert set(rounds) == {*names, *(f"lockstep_{n}" for n in names)} and all(len(v) == 1 for v in rounds.values())
+    assert c["in_run_s"] == {n: rounds[f"lockstep_{n}"][0] for n in names}
+    assert c["apart_s"] == {n: rounds[n][0] for n in names}
+    assert c["in_run_over_apart"] == pytest.approx({n: rounds[f"lockstep_{n}"][0] / rounds[n][0] for n in names})
     t = c["torch_over_scratch"]
-    assert t["in_run"] == timing["torch_over_scratch"] and t["paired"] == seed["float64", 100]["torch_over_scratch"]
-    assert t["apart"] == pytest.approx(statistics.median(x / y for x, y in zip(c["apart"]["torch"], c["apart"]["scratch"])))
+    assert t["in_run"] == pytest.approx(rounds["lockstep_torch"][0] / rounds["lockstep_scratch"][0])
+    assert t["apart"] == pytest.approx(rounds["torch"][0] / rounds["scratch"][0])
+    assert t["child_runs"] == c["runs"][0]["timing"]["torch_over_scratch"]
+    assert t["paired"] == seed["float64", 100]["torch_over_scratch"]
 
 
 def test_without_a_gpu_the_bench_says_so(quick):
@@ -258,3 +262,11 @@ def test_the_numpy_limit_refuses_what_it_does_not_cover():
         lean_epoch(MLP([3, 2, 2], activation="relu"), batches, 0.1)
     with pytest.raises(ValueError, match="one size"):
         lean_epoch(MLP([3, 2, 2]), batches + [(np.zeros((2, 3)), np.zeros(2, int))], 0.1)
+
+
+def test_rounds_of_the_twins_apart_and_in_lockstep_drop_the_warm_up():
+    from compare.bench.run_cost import twins_apart_and_in_step
+
+    rounds = twins_apart_and_in_step(epochs=2, seed=123, reps=3, pause_s=0.0)
+    assert {len(v) for v in rounds.values()} == {3}  # 3 rounds of both 2-epoch trainings, after one more that warms up
+    assert all(t > 0 for v in rounds.values() for t in v)

@@ -4,8 +4,9 @@ apart, and evaluation against its own matrix products.
 - ``run_in_child``: ``mlp-compare run`` (the default run, or ``epochs`` of it) in a child process, as a
   user starts it: wall time, and ``metrics.json``'s phases and per-twin times.
 - ``plain_in_child``: ``compare.bench.plain_run``, the same work written plainly, for its wall time.
-- ``twins_apart``: the run's twins on the run's data and batches, trained through the public API one
-  after the other (every epoch of scratch, then every epoch of torch), then each evaluated as often.
+- ``twins_apart_and_in_step``: the run's twins on the run's data and batches, trained through the public
+  API one after the other (every epoch of scratch, then every epoch of torch, then each evaluated as
+  often), and then in ``lockstep_train``, the run's own loop, round after round.
 - ``evaluation_cell``: one evaluation of training and validation rows by each twin, timed in turn with
   its forward matrix products alone (the evaluation's floor) in NumPy and in torch (which multiplies with
   its own BLAS), as ``timing.measure_cell`` does for training.
@@ -30,7 +31,7 @@ import numpy as np
 from .config import SEED_HIDDEN, BenchConfig
 from .epochs import epoch_flops, synthetic_data
 from .memory import ROOT
-from .ratios import derived
+from .ratios import derived, paired_ratio
 from .timing import time_group
 
 EVAL_CHUNK = 10_000  # scratch.train.EVAL_CHUNK and torch_impl.train.EVAL_CHUNK: the floor uses the same chunks
@@ -57,22 +58,44 @@ def plain_in_child(epochs: int, threads: int) -> float:
     return _child(["-m", "compare.bench.plain_run", "--epochs", str(epochs), "--threads", str(threads)])
 
 
-def twins_apart(epochs: int, seed: int, reps: int, pause_s: float) -> dict[str, list[float]]:
-    """Seconds per round for ``epochs`` of each twin trained alone, and as many evaluations of each alone.
+ROUND_EPOCHS = 10  # epochs per round of twins_apart_and_in_step: this machine's speed changes every few seconds
+
+
+def twins_apart_and_in_step(epochs: int, seed: int, reps: int, pause_s: float) -> dict[str, list[float]]:
+    """Per round, seconds for up to ``ROUND_EPOCHS`` epochs of each twin alone and of both in ``lockstep_train``
+    (the run's loop); ``reps`` rounds per ``ROUND_EPOCHS`` of ``epochs``.
 
     The twins, data and batch schedule are the default run's (mnist-5k); each batch is gathered inside
-    the timed loop, as in the run. Every round starts both twins from the same fresh initial weights.
+    the timed loop, as in the run. A round first trains each twin alone through the public API (every
+    epoch of scratch, then every epoch of torch, then as many evaluations of each), then a fresh pair in
+    lockstep; both start from the same initial weights. Short rounds, each timing both ways moments
+    apart: this machine's speed changes from one few seconds to the next (see ``ratios.paired_ratio``).
+    Keys: ``scratch``, ``torch``, ``scratch_eval``, ``torch_eval`` alone; the same with ``lockstep_``.
     """
     from ..config import RunConfig
     from ..data.load import load_dataset
     from ..data.schedule import BatchSchedule
 
-    c = RunConfig(epochs=epochs, seed=seed)
+    n = min(epochs, ROUND_EPOCHS)
+    c = RunConfig(epochs=n, seed=seed)
     data = load_dataset(c.dataset, None, None, c.seed, np.float64)
     schedule = BatchSchedule(len(data.y_train), c.batch_size, c.seed)
-    epoch_batches = [schedule.epoch() for _ in range(epochs)]
-    rounds = [_apart_round(c, data, epoch_batches, pause_s) for _ in range(reps + 1)][1:]  # the first warms up
+    epoch_batches = [schedule.epoch() for _ in range(n)]
+    count = reps * -(-epochs // n)
+    rounds = [{**_apart_round(c, data, epoch_batches, pause_s), **_lockstep_round(c, data, epoch_batches, pause_s)}
+              for _ in range(count + 1)][1:]  # the first round warms up
     return {name: [r[name] for r in rounds] for name in rounds[0]}
+
+
+def _lockstep_round(c, data, epoch_batches: list[list[np.ndarray]], pause_s: float) -> dict[str, float]:
+    from ..twins.lockstep import lockstep_train, make_twins
+
+    tw = make_twins(c.sizes(data.n_features, data.num_classes), c.activation, c.loss, c.seed, np.float64, c.lr)
+    time.sleep(pause_s)
+    # Its default schedule, BatchSchedule(n, batch size, seed), deals the same epochs as epoch_batches.
+    t = lockstep_train(tw, data, len(epoch_batches), c.batch_size, c.seed).timing
+    return {"lockstep_scratch": t["scratch"]["train_s"], "lockstep_torch": t["torch"]["train_s"],
+            "lockstep_scratch_eval": t["scratch"]["eval_s"], "lockstep_torch_eval": t["torch"]["eval_s"]}
 
 
 def _apart_round(c, data, epoch_batches: list[list[np.ndarray]], pause_s: float) -> dict[str, float]:
@@ -172,36 +195,38 @@ def evaluation_cell(rows: int, valid_rows: int, config: BenchConfig) -> dict[str
 
 
 def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | None) -> dict[str, Any]:
-    """The default run (``config.run_epochs`` epochs) in children, the twins apart, and the comparisons
-    between them; ``floor_gflops`` is the seed network's BLAS floor rate (float64, batch 100) of this
-    bench and ``paired`` its torch/scratch ratio there."""
-    threads = config.effective_threads
-    children = max(1, min(config.reps, 3))
-    runs = [run_in_child(config.run_epochs, threads) for _ in range(children)]
-    plain = [plain_in_child(config.run_epochs, threads) for _ in range(children)]
+    """The default run (``config.run_epochs`` epochs) against its plain script, both in fresh processes and
+    timed in pairs; the twins alone against the same twins in the run's lockstep loop; and the comparisons
+    between them. ``floor_gflops`` is this bench's BLAS floor rate on the seed network (float64, batch 100)
+    and ``paired`` its torch/scratch ratio there."""
     from ..twins.threads import same_threads
 
+    threads = config.effective_threads
+    children = max(1, min(config.reps, 3))
+    runs, plain = [], []
+    for _ in range(children):  # in pairs, moments apart, like the rounds of a bench cell
+        runs.append(run_in_child(config.run_epochs, threads))
+        plain.append(plain_in_child(config.run_epochs, threads))
     with same_threads(threads):  # the run's thread count for both libraries, as in the children
-        apart = twins_apart(config.run_epochs, config.seed, config.reps, config.pause_s)
+        rounds = twins_apart_and_in_step(config.run_epochs, config.seed, config.reps, config.pause_s)
     median = statistics.median
-    in_run = {"scratch": median(r["timing"]["scratch"]["train_s"] for r in runs),
-              "torch": median(r["timing"]["torch"]["train_s"] for r in runs),
-              "scratch_eval": median(r["timing"]["scratch"]["eval_s"] for r in runs),
-              "torch_eval": median(r["timing"]["torch"]["eval_s"] for r in runs)}
-    alone = {name: median(t) for name, t in apart.items()}
+    names = ("scratch", "torch", "scratch_eval", "torch_eval")
     wall = median(r["wall_s"] for r in runs)
     phases = {name: median(r["timing"]["phases"].get(name, 0.0) for r in runs) for name in runs[0]["timing"]["phases"]}
     phases["imports, start and exit"] = wall - sum(phases.values())
     n_train, batch = 3500, 100  # mnist-5k's training split at the default batch size
     arithmetic = (2 * config.run_epochs * epoch_flops([784, *SEED_HIDDEN, 10], batch, n_train // batch)
                   / (floor_gflops * 1e9) if floor_gflops else None)
-    ratio_in_run = median(r["timing"]["torch_over_scratch"] for r in runs)
-    ratio_apart = median(t / s for t, s in zip(apart["torch"], apart["scratch"]))
     return {"epochs": config.run_epochs, "children": children, "runs": runs, "plain_wall_s": plain,
-            "apart": apart, "wall_s": wall, "plain_s": median(plain), "run_over_plain": wall / median(plain),
+            "round_epochs": min(config.run_epochs, ROUND_EPOCHS), "rounds": rounds, "wall_s": wall, "plain_s": median(plain),
+            "run_over_plain": paired_ratio([r["wall_s"] for r in runs], plain),
             "phases": phases, "training_arithmetic_s": arithmetic,
             "phases_over_arithmetic": {k: v / arithmetic for k, v in phases.items()} if arithmetic else None,
-            "in_run_s": in_run, "apart_s": alone,
-            "in_run_over_apart": {name: in_run[name] / alone[name] for name in alone},
-            "torch_over_scratch": {"in_run": ratio_in_run, "apart": ratio_apart, "paired": paired}}
-
+            "in_run_s": {n: median(rounds[f"lockstep_{n}"]) for n in names},
+            "apart_s": {n: median(rounds[n]) for n in names},
+            "in_run_over_apart": {n: paired_ratio(rounds[f"lockstep_{n}"], rounds[n]) for n in names},
+            "torch_over_scratch": {
+                "in_run": paired_ratio(rounds["lockstep_torch"], rounds["lockstep_scratch"]),
+                "apart": paired_ratio(rounds["torch"], rounds["scratch"]),
+                "child_runs": median(r["timing"]["torch_over_scratch"] for r in runs),
+                "paired": paired}}

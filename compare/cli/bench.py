@@ -166,9 +166,10 @@ def _run_lines(c: dict | None) -> list[str]:
         lines.append(f"  {name:<26} {seconds:7.3f}" + (f" {seconds / arithmetic:12.1f}x" if arithmetic else ""))
     t = c["torch_over_scratch"]
     paired = "n/a" if t["paired"] is None else f"{t['paired']:.2f}x"
-    lines += [f"  torch/scratch training time: in the run {t['in_run']:.2f}x, the same twins trained apart "
-              f"{t['apart']:.2f}x, the bench's paired (synthetic rows, float64, batch 100) {paired}",
-              "  each twin in the run / alone: " + ", ".join(
+    lines += [f"  torch/scratch training time: in the run's lockstep loop {t['in_run']:.2f}x, the same twins trained "
+              f"apart {t['apart']:.2f}x (medians over rounds of {c['round_epochs']} epochs, each timing both ways), in the runs above {t['child_runs']:.2f}x; "
+              f"the bench's paired (synthetic 55,000-row epochs, float64, batch 100) {paired}",
+              "  each twin in the lockstep loop / alone: " + ", ".join(
                   f"{name.replace('_eval', ' evaluation')} {v:.2f}x" for name, v in c["in_run_over_apart"].items())]
     return lines
 
