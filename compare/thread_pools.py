@@ -3,18 +3,19 @@
 After its last product OpenBLAS's worker threads (NumPy's BLAS) spin for 2**28 cycles, about 0.1 s,
 before they sleep; libgomp's threads (torch's OpenMP) spin 300,000 rounds. On a machine with as many
 cores as threads, a twin that runs right after the other library's work shares its cores with those
-spinning threads. Measured on 2 cores, 50 epochs of mnist-5k, trained apart / interleaved epoch by
-epoch as the run does: scratch 0.8 s / 2.1 s, torch 1.3 s / 5.4 s.
+spinning threads. Measured on 2 cores, 50 epochs of mnist-5k interleaved epoch by epoch as the run
+does: scratch 2.05 s, torch 4.96 s.
 
 ``OPENBLAS_THREAD_TIMEOUT=20`` (2**20 cycles, about 0.4 ms) and ``GOMP_SPINCOUNT=10000`` keep each
 library's workers awake between its own calls (microseconds apart) and let them sleep soon after its
-last one: interleaved then costs what apart costs (scratch 0.74 s / 0.73 s, torch 1.28 s / 1.25 s).
+last one: interleaved then costs what apart costs (scratch 0.74 s against 0.73 s alone, torch 1.28 s
+against 1.25 s; medians of 3 rounds, benchmarks/NOTES.md).
 Shorter is slower for the library itself (timeout 16: scratch +15 %; spin count 1,000: torch +20 %).
 
 Both libraries read these variables once, when they load, so ``shorten_spins`` must run before
 anything imports NumPy or torch: the command line calls it first. A value the user set is kept.
 
-Lesson: none; this is how the comparison keeps its timings fair (README, "Timing").
+Lesson: none; this is how the comparison keeps its timings fair (README, "Speed").
 """
 
 from __future__ import annotations

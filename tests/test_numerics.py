@@ -3,6 +3,9 @@
 No GPU is needed: what would differ on one (the device name, TF32 actually mattering) is given by hand.
 """
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -23,26 +26,37 @@ def tf32_flags():
 def test_exact_float32_turns_tf32_off_for_products_and_cudnn(tf32_flags):
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     exact_float32()
-    assert numerics(torch.device("cpu")) == {
-        "device": "cpu", "gpu": None, "cuda_matmul_allow_tf32": False, "cudnn_allow_tf32": False,
-        "float32_matmul_precision": torch.get_float32_matmul_precision(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled()}
-
-
-def test_numerics_records_what_is_in_force(tf32_flags):
-    torch.backends.cudnn.allow_tf32 = True
     n = numerics(torch.device("cpu"))
-    assert n["cudnn_allow_tf32"] is True and n["cuda_matmul_allow_tf32"] is torch.backends.cuda.matmul.allow_tf32
+    assert (n["device"], n["gpu"], n["cuda_matmul_allow_tf32"], n["cudnn_allow_tf32"]) == ("cpu", None, False, False)
+    assert n["cuda_matmul_fp32_precision"] == "ieee"
+    assert n["float32_matmul_precision"] == torch.get_float32_matmul_precision()
+    assert n["deterministic_algorithms"] is torch.are_deterministic_algorithms_enabled()
 
 
-def test_the_report_says_which_settings_the_twin_ran_under():
-    gpu = {"device": "cuda:0", "gpu": "NVIDIA H200", "cuda_matmul_allow_tf32": False, "cudnn_allow_tf32": False,
+@pytest.mark.parametrize("on", [True, False])
+def test_numerics_records_what_is_in_force(tf32_flags, on):
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = on
+    n = numerics(torch.device("cpu"))
+    assert (n["cuda_matmul_allow_tf32"], n["cudnn_allow_tf32"]) == (on, on)
+
+
+def test_recording_never_raises_where_torch_refuses_to_answer():
+    """Reading a legacy flag raises once the newer per-operator settings disagree; the record says unknown."""
+    code = ("import torch\nfrom compare.twins.numerics import numerics\n"
+            "torch.backends.cudnn.conv.fp32_precision = 'ieee'\ntorch.backends.cudnn.rnn.fp32_precision = 'tf32'\n"
+            "n = numerics(torch.device('cpu'))\nprint(n['cudnn_allow_tf32'], n['cudnn_conv_fp32_precision'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["None", "ieee"]
+
+
+def test_the_report_says_which_settings_a_gpu_twin_ran_under():
+    gpu = {"device": "cuda:0", "gpu": "NVIDIA H200", "cuda_matmul_allow_tf32": False, "cudnn_allow_tf32": None,
            "float32_matmul_precision": "highest", "deterministic_algorithms": False}
     said = numerics_sentence(gpu)
-    assert "`cuda:0` (NVIDIA H200) with TF32 off for matrix products" in said and "off for cuDNN" in said
-    assert "deterministic algorithms off." in said and "CPU" not in said
-    said = numerics_sentence({**gpu, "device": "cpu", "gpu": None, "cudnn_allow_tf32": True})
-    assert "on for cuDNN" in said and "(these change nothing on a CPU)" in said
+    assert "`cuda:0` (NVIDIA H200) with TF32 off for matrix products" in said and "unknown for cuDNN" in said
+    assert "deterministic algorithms off." in said
+    assert numerics_sentence({**gpu, "cudnn_allow_tf32": True}).count("on for cuDNN") == 1
+    assert numerics_sentence({**gpu, "device": "cpu", "gpu": None}) == ""  # nothing of it changes a CPU result
     assert numerics_sentence(None) == ""  # metrics written before this was recorded
 
 

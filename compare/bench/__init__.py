@@ -4,7 +4,10 @@
   products alone, the least any implementation on this machine's BLAS can take for the arithmetic);
 - ``timing``: round-robin timing of each cell; ``ratios``: the paired ratios and the targets they meet;
 - ``memory``: each twin's peak memory, probed in a child process; ``bench``: the whole benchmark;
-- ``numpy_limit``: the scratch training step with every array preallocated and no checks.
+- ``numpy_limit``: the scratch training step with every array preallocated and no checks;
+- ``evaluation``: one evaluation per twin against its forward products alone, in NumPy and in torch;
+- ``run_cost``: the whole default run and its plain script (``plain_run``) in fresh processes, and the
+  twins in the run's lockstep loop against the same twins alone.
 
-Imports: ``scratch``, ``torch_impl``, ``compare.data`` and ``compare.twins``.
+Imports: ``scratch``, ``torch_impl``, ``compare.config``, ``compare.data`` and ``compare.twins``.
 """

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from .config import SEED_HIDDEN, BenchConfig
+from .evaluation import evaluation_cell
 from .memory import peak_memory
 from .ratios import checks
-from .run_cost import evaluation_cell, run_cost
+from .run_cost import ChildFailed, run_cost
 from .timing import device_cell, gemm_rate, measure_cell
 
 
@@ -102,11 +103,14 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
     cost = None
     if config.run_epochs:  # outside same_threads: the children set their own threads, this process waits
         progress(f"the default run ({config.run_epochs} epochs), its work written plainly, the twins apart")
-        cost = run_cost(config, f64["floor_gflops"] if f64 else None, f64["torch_over_scratch"] if f64 else None)
+        try:
+            cost = run_cost(config, f64["floor_gflops"] if f64 else None, f64["torch_over_scratch"] if f64 else None)
+        except ChildFailed as e:  # everything measured so far is kept; the run section says what failed
+            cost = {"error": str(e)}
     return {"settings": run_settings, "calibration": {"gemm": gemm, "floor": floor}, "seed": seed,
             "scaling": {"width": width, "depth": depth}, "memory": memory, "evaluation": evaluation,
             "gpu": {"name": gpu_name(), "seed": gpu},
-            "run": cost, "checks": checks(cost, evaluation),
+            "run": cost, "checks": checks(None if cost is None or "error" in cost else cost, evaluation),
             "wall_s": time.perf_counter() - start, "other_load": other_load(jiffies, cpu0)}
 
 

@@ -6,8 +6,9 @@ accuracy after every epoch, then predicts the test set. No gradient check, no lo
 
     time python -m compare.bench.plain_run [--epochs 50] [--dataset fashion-mnist --data-dir DIR]
 
-It does not go through the command line, so the libraries' idle threads spin as long as they like: the
-twins run one after the other here, where that costs little.
+It does not go through the command line, so it does not shorten the libraries' idle-thread spins
+itself: started by hand it runs with their defaults, started by ``mlp-compare bench`` it inherits the
+bench's. Either way the twins run one after the other here, where the spins cost little.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 import scratch
 import torch_impl
 
-from ..config import resolve_threads
+from ..config import RunConfig, resolve_threads
 from ..data.load import load_dataset
 from ..data.schedule import BatchSchedule
 from ..twins.threads import same_threads
@@ -33,11 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dataset", default="mnist-5k")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
-    batch, lr, seed = 100, 0.1, 123
+    c = RunConfig()  # the run's defaults: batch 100, learning rate 0.1, seed 123, 50 hidden sigmoid units
+    batch, lr, seed = c.batch_size, c.lr, c.seed
     with same_threads(resolve_threads(args.threads)):
         torch.manual_seed(seed)  # the twin's own initial weights, the same on every run
         data = load_dataset(args.dataset, args.data_dir, None, seed)
-        sizes = [data.n_features, 50, data.num_classes]
+        sizes = c.sizes(data.n_features, data.num_classes)
         model = scratch.MLP(sizes, seed=seed)
         net = torch_impl.build_model(sizes).double()
         loss_fn, optimizer = torch_impl.loss_function("mse"), torch_impl.make_optimizer(net, lr)

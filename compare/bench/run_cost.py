@@ -1,5 +1,5 @@
-"""The default run against its work: its phases over the training arithmetic, the twins inside it and
-apart, and evaluation against its own matrix products.
+"""The default run against its work: its phases over the training arithmetic, and the twins inside it
+against the same twins apart.
 
 - ``run_in_child``: ``mlp-compare run`` (the default run, or ``epochs`` of it) in a child process, as a
   user starts it: wall time, and ``metrics.json``'s phases and per-twin times.
@@ -7,9 +7,6 @@ apart, and evaluation against its own matrix products.
 - ``twins_apart_and_in_step``: the run's twins on the run's data and batches, trained through the public
   API one after the other (every epoch of scratch, then every epoch of torch, then each evaluated as
   often), and then in ``lockstep_train``, the run's own loop, round after round.
-- ``evaluation_cell``: one evaluation of training and validation rows by each twin, timed in turn with
-  its forward matrix products alone (the evaluation's floor) in NumPy and in torch (which multiplies with
-  its own BLAS), as ``timing.measure_cell`` does for training.
 
 Lesson: ``train`` and ``compute_mse_and_acc`` of "Implementing a Multi-Layer NN", and what surrounds them.
 """
@@ -22,35 +19,42 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import SEED_HIDDEN, BenchConfig
-from .epochs import epoch_flops, synthetic_data
+from .config import BenchConfig
+from .epochs import epoch_flops
 from .memory import ROOT
-from .ratios import derived, paired_ratio
-from .timing import time_group
+from .ratios import paired_ratio
 
-EVAL_CHUNK = 10_000  # scratch.train.EVAL_CHUNK and torch_impl.train.EVAL_CHUNK: the floor uses the same chunks
+
+class ChildFailed(RuntimeError):
+    """A child process of the bench (a run or the plain script) did not finish; the message ends with its stderr."""
 
 
 def _child(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output on stderr)"])[-1]
+        raise ChildFailed(f"python {' '.join(args)} exited with {done.returncode}: {last}")
     return time.perf_counter() - start
 
 
 def run_in_child(epochs: int, threads: int) -> dict[str, Any]:
-    """Wall seconds of ``mlp-compare run --epochs N`` in a fresh process, and its ``metrics["timing"]``."""
+    """Wall seconds of ``mlp-compare run --epochs N`` in a fresh process, and its ``metrics.json`` (timing,
+    sizes, dataset, config)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         wall = _child(["-m", "compare", "run", "--epochs", str(epochs), "--threads", str(threads),
                        "--progress", "off", "--out", str(out)])
-        timing = json.loads((out / "metrics.json").read_text())["timing"]
-    return {"wall_s": wall, "timing": timing}
+        m = json.loads((out / "metrics.json").read_text())
+    return {"wall_s": wall, "timing": m["timing"], "sizes": m["sizes"], "n_train": m["dataset"]["n_train"],
+            "batch_size": m["config"]["batch_size"]}
 
 
 def plain_in_child(epochs: int, threads: int) -> float:
@@ -126,107 +130,52 @@ def _apart_round(c, data, epoch_batches: list[list[np.ndarray]], pause_s: float)
     return seconds
 
 
-def forward_flops(sizes: Sequence[int], rows: int) -> int:
-    """Floating-point operations of the forward matrix products for ``rows`` examples (2 per multiply-add)."""
-    return sum(2 * rows * n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
-
-def evaluation_floor(sizes: Sequence[int], sets: Sequence[np.ndarray], dtype) -> Callable[[], None]:
-    """Each set's forward matrix products alone, ``EVAL_CHUNK`` rows at a time, into preallocated outputs."""
-    rng = np.random.default_rng(1)
-    Ws = [rng.normal(0, 0.1, (o, i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
-    z = [np.empty((EVAL_CHUNK, n), dtype) for n in sizes[1:]]
-    hidden = [rng.uniform(0, 1, (EVAL_CHUNK, n)).astype(dtype) for n in sizes[1:-1]]
-
-    def run() -> None:
-        for X in sets:
-            for i in range(0, len(X), EVAL_CHUNK):
-                rows = min(EVAL_CHUNK, len(X) - i)
-                for k, W in enumerate(Ws):
-                    a = X[i:i + rows] if k == 0 else hidden[k - 1][:rows]
-                    np.matmul(a, W.T, out=z[k][:rows])
-    return run
-
-
-def torch_evaluation_floor(sizes: Sequence[int], sets: Sequence[np.ndarray], dtype) -> Callable[[], None]:
-    """``evaluation_floor`` with torch's matrix products (its own BLAS), into preallocated tensors."""
-    import torch
-
-    rng = np.random.default_rng(1)
-    Ws = [torch.from_numpy(rng.normal(0, 0.1, (o, i)).astype(dtype)) for i, o in zip(sizes[:-1], sizes[1:])]
-    z = [torch.empty((EVAL_CHUNK, n), dtype=Ws[0].dtype) for n in sizes[1:]]
-    hidden = [torch.from_numpy(rng.uniform(0, 1, (EVAL_CHUNK, n)).astype(dtype)) for n in sizes[1:-1]]
-    tsets = [torch.from_numpy(X) for X in sets]
-
-    def run() -> None:
-        with torch.inference_mode():
-            for X in tsets:
-                for i in range(0, len(X), EVAL_CHUNK):
-                    rows = min(EVAL_CHUNK, len(X) - i)
-                    for k, W in enumerate(Ws):
-                        a = X[i:i + rows] if k == 0 else hidden[k - 1][:rows]
-                        torch.matmul(a, W.T, out=z[k][:rows])
-    return run
-
-
-def evaluation_cell(rows: int, valid_rows: int, config: BenchConfig) -> dict[str, Any]:
-    """One evaluation of ``rows`` training and ``valid_rows`` validation rows per twin (``history_row``: loss,
-    printed MSE and accuracy), timed in turn with the evaluation's floor, float64, on the seed network."""
-    from scratch.train import history_row as scratch_row
-    from torch_impl.train import history_row as torch_row
-
-    from ..twins.lockstep import make_twins
-
-    sizes = [784, *SEED_HIDDEN, 10]
-    X, y = synthetic_data(rows + valid_rows, np.float64, config.seed)
-    Xt, yt, Xv, yv = X[:rows], y[:rows], X[rows:], y[rows:]
-    tw = make_twins(sizes, seed=config.seed)
-    import torch
-
-    T = {name: torch.from_numpy(a) for name, a in (("Xt", Xt), ("yt", yt), ("Xv", Xv), ("yv", yv))}
-    runs: dict[str, Callable[[], object]] = {
-        "floor": evaluation_floor(sizes, [Xt, Xv], np.float64),
-        "torch_floor": torch_evaluation_floor(sizes, [Xt, Xv], np.float64),
-        "scratch": lambda: scratch_row(0, tw.scratch, Xt, yt, Xv, yv),
-        "torch": lambda: torch_row(0, tw.net, T["Xt"], T["yt"], T["Xv"], T["yv"], "mse")}
-    cell = {"sizes": sizes, "dtype": "float64", "rows": rows, "valid_rows": valid_rows,
-            "flops": forward_flops(sizes, rows + valid_rows), "times": time_group(runs, config.reps, config.pause_s)}
-    return {**cell, **derived(cell)}
-
-
 def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | None) -> dict[str, Any]:
     """The default run (``config.run_epochs`` epochs) against its plain script, both in fresh processes and
     timed in pairs; the twins alone against the same twins in the run's lockstep loop; and the comparisons
     between them. ``floor_gflops`` is this bench's BLAS floor rate on the seed network (float64, batch 100)
-    and ``paired`` its torch/scratch ratio there."""
+    and ``paired`` its torch/scratch ratio there. Seconds per twin are per epoch.
+
+    Raises ``ChildFailed`` when a child process does not finish.
+    """
     from ..twins.threads import same_threads
 
     threads = config.effective_threads
     children = max(1, min(config.reps, 3))
     runs, plain = [], []
-    for _ in range(children):  # in pairs, moments apart, like the rounds of a bench cell
-        runs.append(run_in_child(config.run_epochs, threads))
-        plain.append(plain_in_child(config.run_epochs, threads))
+    for i in range(children):  # in pairs, moments apart, each going first in turn
+        pair = (lambda: runs.append(run_in_child(config.run_epochs, threads)),
+                lambda: plain.append(plain_in_child(config.run_epochs, threads)))
+        for measure in (pair if i % 2 == 0 else pair[::-1]):
+            measure()
     with same_threads(threads):  # the run's thread count for both libraries, as in the children
         rounds = twins_apart_and_in_step(config.run_epochs, config.seed, config.reps, config.pause_s)
     median = statistics.median
     names = ("scratch", "torch", "scratch_eval", "torch_eval")
-    wall = median(r["wall_s"] for r in runs)
+    per_epoch = 1 / min(config.run_epochs, ROUND_EPOCHS)
+    in_children = {f"{twin}{suffix}": median(r["timing"][twin][f"{kind}_s_per_epoch"] for r in runs)
+                   for twin in ("scratch", "torch") for suffix, kind in (("", "train"), ("_eval", "eval"))}
+    apart = {n: median(rounds[n]) * per_epoch for n in names}
     phases = {name: median(r["timing"]["phases"].get(name, 0.0) for r in runs) for name in runs[0]["timing"]["phases"]}
-    phases["imports, start and exit"] = wall - sum(phases.values())
-    n_train, batch = 3500, 100  # mnist-5k's training split at the default batch size
-    arithmetic = (2 * config.run_epochs * epoch_flops([784, *SEED_HIDDEN, 10], batch, n_train // batch)
+    phases["imports, start and exit"] = median(r["wall_s"] - sum(r["timing"]["phases"].values()) for r in runs)
+    first = runs[0]
+    arithmetic = (2 * config.run_epochs * epoch_flops(first["sizes"], first["batch_size"],
+                                                      first["n_train"] // first["batch_size"])
                   / (floor_gflops * 1e9) if floor_gflops else None)
+    child_ratios = [r["timing"]["torch_over_scratch"] for r in runs if "torch_over_scratch" in r["timing"]]
     return {"epochs": config.run_epochs, "children": children, "runs": runs, "plain_wall_s": plain,
-            "round_epochs": min(config.run_epochs, ROUND_EPOCHS), "rounds": rounds, "wall_s": wall, "plain_s": median(plain),
+            "round_epochs": min(config.run_epochs, ROUND_EPOCHS), "rounds": rounds,
+            "wall_s": median(r["wall_s"] for r in runs), "plain_s": median(plain),
             "run_over_plain": paired_ratio([r["wall_s"] for r in runs], plain),
             "phases": phases, "training_arithmetic_s": arithmetic,
             "phases_over_arithmetic": {k: v / arithmetic for k, v in phases.items()} if arithmetic else None,
-            "in_run_s": {n: median(rounds[f"lockstep_{n}"]) for n in names},
-            "apart_s": {n: median(rounds[n]) for n in names},
-            "in_run_over_apart": {n: paired_ratio(rounds[f"lockstep_{n}"], rounds[n]) for n in names},
+            "lockstep_s_per_epoch": {n: median(rounds[f"lockstep_{n}"]) * per_epoch for n in names},
+            "apart_s_per_epoch": apart,
+            "run_s_per_epoch": in_children,
+            "lockstep_over_apart": {n: paired_ratio(rounds[f"lockstep_{n}"], rounds[n]) for n in names},
+            "run_over_apart": {n: in_children[n] / apart[n] for n in names},
             "torch_over_scratch": {
-                "in_run": paired_ratio(rounds["lockstep_torch"], rounds["lockstep_scratch"]),
+                "lockstep": paired_ratio(rounds["lockstep_torch"], rounds["lockstep_scratch"]),
                 "apart": paired_ratio(rounds["torch"], rounds["scratch"]),
-                "child_runs": median(r["timing"]["torch_over_scratch"] for r in runs),
+                "run": median(child_ratios) if child_ratios else None,
                 "paired": paired}}

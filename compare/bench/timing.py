@@ -29,7 +29,9 @@ def time_group(runs: dict[str, Callable[[], object]], reps: int, pause_s: float 
 
     ``pause_s`` before every call lets the previous call's thread pool fall asleep. OpenBLAS's
     workers spin for about 0.1 s after their last product; on a 2-core machine that steals a core
-    from torch's OpenMP threads when torch runs next (measured: +15% on a full torch epoch).
+    from torch's OpenMP threads when torch runs next (measured: +15% on a full torch epoch). The
+    command line's spin limits (``compare.thread_pools``) end those spins within a millisecond; the
+    pause keeps the bench fair when it is started from Python without them.
     """
     for run in runs.values():
         time.sleep(pause_s)

@@ -23,11 +23,14 @@ STYLE = {"scratch": dict(color="#0072B2", linestyle="-", marker="o"),
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time both twins against the BLAS floor: table, --json, plot",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="a smoke run in seconds: 5,500 rows, 2 rounds")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run in about a minute: 5,500 rows, 2 rounds, 5-epoch runs of the default run")
     p.add_argument("--reps", type=positive_int, help="timed rounds per measurement (default 5, --quick 2)")
     p.add_argument("--rows", type=positive_int, help="training rows per epoch (default 55000, --quick 5500)")
     p.add_argument("--threads", type=int, default=0, help="threads for NumPy's BLAS and for torch (0: all cores)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes (two subprocesses per dtype)")
+    p.add_argument("--no-run", action="store_true",
+                   help="skip timing the default mlp-compare run, its plain script and the twins apart")
     p.add_argument("--json", type=Path, help="also write every number as JSON to this file")
     p.add_argument("--out", type=Path, help="folder for bench.png and bench.json")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a --out folder that already holds files")
@@ -43,6 +46,8 @@ def main(args) -> int:
     overrides["threads"] = args.threads
     if args.no_memory:
         overrides["memory_dtypes"] = ()
+    if args.no_run:
+        overrides["run_epochs"] = 0
     config = BenchConfig.quick(**overrides) if args.quick else BenchConfig(**overrides)
     check_file_target(args.json)
     out = prepare_out_dir(args.out, args.overwrite) if args.out is not None else None
@@ -108,7 +113,7 @@ def format_table(r: dict) -> str:
             extra = f"; NumPy arrays at most {m['numpy_peak_mib']:.1f} MiB (tracemalloc)" if "numpy_peak_mib" in m else ""
             peak = "n/a" if m["peak_growth_mib"] is None else f"{m['peak_growth_mib']:.1f} MiB"
             lines.append(f"  {m['twin']:<8} {m['dtype']}, batch {m['batch_size']}: {peak}{extra}")
-    lines += _gpu_lines(r) + _evaluation_lines(r.get("evaluation")) + _run_lines(r.get("run"))
+    lines += _gpu_lines(r) + _evaluation_lines(r.get("evaluation")) + _run_lines(r.get("run"), cfg["rows"])
     lines += ["", "targets (from this run):"]
     for c in r["checks"]:
         verdict = "n/a" if c["met"] is None else ("met" if c["met"] else "MISSED")
@@ -131,10 +136,12 @@ def _gpu_lines(r: dict) -> list[str]:
     if not g.get("name"):
         return ["", "GPU: no CUDA GPU here, so the twin's GPU epoch was not timed"]
     cpu = {c["dtype"]: c["torch_s"] for c in r["seed"] if c["batch_size"] == 100}
-    return ["", f"GPU ({g['name']}, TF32 off), the torch twin's epoch on the seed network, batch 100:"] + [
-        f"  {c['dtype']}: {c['torch_s']:.4f} s on the GPU, "
-        + (f"{cpu[c['dtype']]:.4f} s on the CPU ({cpu[c['dtype']] / c['torch_s']:.2f}x)" if c["dtype"] in cpu else "")
-        for c in g["seed"]]
+    lines = ["", f"GPU ({g['name']}, TF32 off), the torch twin's epoch on the seed network, batch 100:"]
+    for c in g["seed"]:
+        on_cpu = (f"; on the CPU {cpu[c['dtype']]:.4f} s (CPU / GPU {cpu[c['dtype']] / c['torch_s']:.2f}x)"
+                  if c["dtype"] in cpu else "")
+        lines.append(f"  {c['dtype']}: {c['torch_s']:.4f} s on the GPU{on_cpu}")
+    return lines
 
 
 def _evaluation_lines(e: dict | None) -> list[str]:
@@ -149,14 +156,16 @@ def _evaluation_lines(e: dict | None) -> list[str]:
             f"= {e['torch_over_torch_floor']:.2f}x torch's products ({e['torch_over_floor']:.2f}x NumPy's)"]
 
 
-def _run_lines(c: dict | None) -> list[str]:
+def _run_lines(c: dict | None, rows: int) -> list[str]:
     """The default run's wall time against its plain script, its phases against the training arithmetic,
     and the twins' times in it against the same twins trained apart."""
     if not c:
         return []
-    lines = ["", f"the default run (mlp-compare run --epochs {c['epochs']}, median of {c['children']} fresh "
-             f"processes): {c['wall_s']:.2f} s wall; the same work written plainly (python -m "
-             f"compare.bench.plain_run): {c['plain_s']:.2f} s; run / plain {c['run_over_plain']:.2f}x"]
+    if "error" in c:
+        return ["", f"the default run: not measured, a child process failed: {c['error']}"]
+    lines = ["", f"the default run (mlp-compare run --epochs {c['epochs']}, {c['children']} fresh processes, "
+             f"median): {c['wall_s']:.2f} s wall; the same work written plainly (python -m compare.bench.plain_run): "
+             f"{c['plain_s']:.2f} s; run / plain {c['run_over_plain']:.2f}x (in pairs)"]
     arithmetic = c["training_arithmetic_s"]
     if arithmetic:
         lines.append(f"  training arithmetic (both twins' matrix products at the float64 batch-100 floor's rate): "
@@ -164,13 +173,13 @@ def _run_lines(c: dict | None) -> list[str]:
     lines.append(f"  {'phase':<26} {'s':>7}" + (f" {'x arithmetic':>13}" if arithmetic else ""))
     for name, seconds in c["phases"].items():
         lines.append(f"  {name:<26} {seconds:7.3f}" + (f" {seconds / arithmetic:12.1f}x" if arithmetic else ""))
-    t = c["torch_over_scratch"]
-    paired = "n/a" if t["paired"] is None else f"{t['paired']:.2f}x"
-    lines += [f"  torch/scratch training time: in the run's lockstep loop {t['in_run']:.2f}x, the same twins trained "
-              f"apart {t['apart']:.2f}x (medians over rounds of {c['round_epochs']} epochs, each timing both ways), in the runs above {t['child_runs']:.2f}x; "
-              f"the bench's paired (synthetic 55,000-row epochs, float64, batch 100) {paired}",
-              "  each twin in the lockstep loop / alone: " + ", ".join(
-                  f"{name.replace('_eval', ' evaluation')} {v:.2f}x" for name, v in c["in_run_over_apart"].items())]
+    t, x = c["torch_over_scratch"], lambda v: "n/a" if v is None else f"{v:.2f}x"  # noqa: E731
+    per_twin = lambda d: ", ".join(f"{n.replace('_eval', ' evaluation')} {v:.2f}x" for n, v in d.items())  # noqa: E731
+    lines += [f"  torch/scratch training time: in the runs above {x(t['run'])}; trained apart {x(t['apart'])} and "
+              f"in the run's lockstep loop {x(t['lockstep'])} (rounds of {c['round_epochs']} epochs timing both "
+              f"ways, this process); the bench's paired ({rows} synthetic rows, float64, batch 100) {x(t['paired'])}",
+              f"  each twin per epoch in the runs above / alone: {per_twin(c['run_over_apart'])}",
+              f"  each twin in the lockstep loop / alone (in pairs): {per_twin(c['lockstep_over_apart'])}"]
     return lines
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..thread_pools import SHORT_SPINS
 from .html import Block, Table
 
 
@@ -73,11 +74,15 @@ def cost_section(m: dict, out) -> list:
 
 def _spin_note(pools: dict | None) -> str:
     """Whether each twin's time is its own: both libraries' idle threads stop spinning soon after their work."""
-    if pools and all(pools["in_effect"].values()):
-        return (f"Each library's idle threads stop spinning within a millisecond of its last call "
-                f"(`OPENBLAS_THREAD_TIMEOUT={pools['OPENBLAS_THREAD_TIMEOUT']}`, "
-                f"`GOMP_SPINCOUNT={pools['GOMP_SPINCOUNT']}`, set before either library loaded), so neither "
-                "twin's time includes the other's spinning threads.")
-    return ("These times may include the other library's spinning threads: after its work OpenBLAS's idle threads "
-            "spin for about 0.1 s and torch's OpenMP threads for a while too, and this process loaded a library "
-            "before the spin limits could be set (run `mlp-compare run` from the command line to have them).")
+    if not pools or not all(pools["in_effect"].values()):
+        return ("These times may include the other library's spinning threads: after its work OpenBLAS's idle "
+                "threads spin for about 0.1 s and torch's OpenMP threads for a while too, and this process loaded "
+                "a library before the spin limits could be set (run `mlp-compare run` from the command line to "
+                "have them).")
+    values = ", ".join(f"`{name}={pools[name]}`" for name in SHORT_SPINS)
+    if all(pools[name] == value for name, value in SHORT_SPINS.items()):
+        return (f"Each library's idle threads stop spinning within a millisecond of its last call ({values}, set "
+                "before either library loaded), so neither twin's time includes the other's spinning threads.")
+    return (f"The idle threads' spin limits were set in the environment ({values}), not to this tool's "
+            f"({', '.join(f'`{k}={v}`' for k, v in SHORT_SPINS.items())}): with longer spins one twin's time can "
+            "include the other library's spinning threads.")

@@ -182,15 +182,15 @@ def _what_was_run(m: dict, out: str | None) -> list:
 
 
 def numerics_sentence(n: dict | None) -> str:
-    """The torch settings that change a GPU twin's numbers, as the run recorded them (empty if it did not)."""
-    if not n:
+    """For a twin on a GPU, the torch settings that change its numbers, as the run recorded them; on a CPU
+    (or in metrics written before they were recorded) nothing: none of them changes a CPU result."""
+    if not n or n["device"] == "cpu":
         return ""
-    on = lambda flag: "on" if flag else "off"  # noqa: E731
+    said = lambda flag: "unknown" if flag is None else "on" if flag else "off"  # noqa: E731
     where = f" ({n['gpu']})" if n.get("gpu") else ""
-    return (f" The twin ran on `{n['device']}`{where} with TF32 {on(n['cuda_matmul_allow_tf32'])} for matrix products "
-            f"(`torch.backends.cuda.matmul.allow_tf32`) and {on(n['cudnn_allow_tf32'])} for cuDNN "
-            f"(`torch.backends.cudnn.allow_tf32`), deterministic algorithms {on(n['deterministic_algorithms'])}"
-            + (" (these change nothing on a CPU)." if n["device"] == "cpu" else "."))
+    return (f" The twin ran on `{n['device']}`{where} with TF32 {said(n['cuda_matmul_allow_tf32'])} for matrix "
+            f"products (`torch.backends.cuda.matmul.allow_tf32`) and {said(n['cudnn_allow_tf32'])} for cuDNN "
+            f"(`torch.backends.cudnn.allow_tf32`), deterministic algorithms {said(n['deterministic_algorithms'])}.")
 
 
 def _gradients(m: dict, out) -> list:

@@ -49,7 +49,8 @@ def make_twins(sizes, activation: str = "sigmoid", loss: str = "mse", seed: int 
                dtype=np.float64, lr: float = 0.1, device: str | None = None) -> Twins:
     """Build both twins; the twin starts from a copy of the scratch model's initial weights.
 
-    A twin on a GPU computes float32 products in float32, not TF32 (``numerics.exact_float32``).
+    A twin on a GPU computes float32 products in float32, not TF32: ``numerics.exact_float32`` turns TF32
+    off for the rest of the process.
     """
     model = scratch.MLP(sizes, activation, loss, seed=seed, dtype=dtype)
     dev = torch_impl.resolve_device(device)
