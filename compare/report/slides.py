@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plots import _gap_axes, _twin_lines
+from .plots import _gap_axes, _twin_lines, axes_title
 
 SLIDE_INCHES = (12.8, 7.2)   # 16:9; 1280 x 720 px at the 100 dpi every figure is saved with
 MIN_PT = 14                  # the smallest text a slide may hold
@@ -26,9 +26,9 @@ def _slide() -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
-def _readable(ax, title: str, xlabel: str, ylabel: str) -> None:
+def _readable(ax, heading: str, xlabel: str, ylabel: str) -> None:
     """Slide-size title, labels, tick labels (major and minor, offset text too) and legend."""
-    ax.set_title(title, fontsize=SIZES["title"])
+    axes_title(ax, heading, fontsize=SIZES["title"])
     ax.set_xlabel(xlabel, fontsize=SIZES["label"])
     ax.set_ylabel(ylabel, fontsize=SIZES["label"])
     ax.tick_params(which="both", labelsize=SIZES["ticks"])
@@ -54,8 +54,8 @@ def slide_accuracy(history: dict[str, list[dict]], key: str) -> Figure:
     fig, ax = _slide()
     _twin_lines(ax, history, key, linewidth=3)
     ax.grid(alpha=0.3)
-    title = {"train_acc": "training accuracy", "valid_acc": "validation accuracy"}[key]
-    _readable(ax, title, "epoch", "accuracy (fraction correct)")
+    heading = {"train_acc": "training accuracy", "valid_acc": "validation accuracy"}[key]
+    _readable(ax, heading, "epoch", "accuracy (fraction correct)")
     return fig
 
 
