@@ -152,7 +152,8 @@ def _evaluation_lines(e: dict | None) -> list[str]:
             f"  products alone: NumPy {e['floor_s']:.4f} s ({e['floor_gflops']:.1f} GFLOP/s), torch "
             f"{e['torch_floor_s']:.4f} s ({e['torch_floor_gflops']:.1f} GFLOP/s, its own BLAS: "
             f"{e['torch_floor_over_floor']:.2f}x NumPy's)",
-            f"  scratch {e['scratch_s']:.4f} s = {e['scratch_over_floor']:.2f}x NumPy's products; torch {e['torch_s']:.4f} s "
+            f"  scratch {e['scratch_s']:.4f} s = {e['scratch_over_floor']:.2f}x NumPy's products; "
+            f"torch {e['torch_s']:.4f} s "
             f"= {e['torch_over_torch_floor']:.2f}x torch's products ({e['torch_over_floor']:.2f}x NumPy's)"]
 
 

@@ -40,6 +40,7 @@ def numerics(device: torch.device) -> dict:
             "cuda_matmul_allow_tf32": _flag(lambda: b.cuda.matmul.allow_tf32),
             "cudnn_allow_tf32": _flag(lambda: b.cudnn.allow_tf32),
             "cuda_matmul_fp32_precision": _flag(lambda: b.cuda.matmul.fp32_precision),
-            "cudnn_conv_fp32_precision": _flag(lambda: b.cudnn.conv.fp32_precision),  # type: ignore[attr-defined]  # torch 2.9+, not in its stubs
+            # torch 2.9's per-operator setting, not in its type stubs yet
+            "cudnn_conv_fp32_precision": _flag(lambda: b.cudnn.conv.fp32_precision),  # type: ignore[attr-defined]
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled()}
