@@ -87,11 +87,11 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
         for d in config.depths:
             progress(f"depth {d}")
             depth.append(measure_cell([784, *(SEED_HIDDEN * d), 10], config.scaling_rows, 100, "float64", config))
-        gpu = []
-        if gpu_name() is not None:  # the twin's epoch on the GPU, beside the CPU epochs above
+        gpu, gpu_seed = gpu_name(), []
+        if gpu is not None:  # the twin's epoch on the GPU, beside the CPU epochs above
             for dtype in config.dtypes:
                 progress(f"seed network on the GPU, {dtype}, batch 100")
-                gpu.append(device_cell(seed_sizes, config.rows, 100, dtype, config, "cuda"))
+                gpu_seed.append(device_cell(seed_sizes, config.rows, 100, dtype, config, "cuda"))
         progress(f"evaluation of {config.rows} + {config.eval_valid_rows} rows beside its forward products")
         evaluation = evaluation_cell(config.rows, config.eval_valid_rows, config)
         for dtype in config.memory_dtypes:
@@ -109,7 +109,7 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
             cost = {"error": str(e)}
     return {"settings": run_settings, "calibration": {"gemm": gemm, "floor": floor}, "seed": seed,
             "scaling": {"width": width, "depth": depth}, "memory": memory, "evaluation": evaluation,
-            "gpu": {"name": gpu_name(), "seed": gpu},
+            "gpu": {"name": gpu, "seed": gpu_seed},
             "run": cost, "checks": checks(None if cost is None or "error" in cost else cost, evaluation),
             "wall_s": time.perf_counter() - start, "other_load": other_load(jiffies, cpu0)}
 

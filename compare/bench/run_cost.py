@@ -144,15 +144,17 @@ def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | No
     children = max(1, min(config.reps, 3))
     runs, plain = [], []
     for i in range(children):  # in pairs, moments apart, each going first in turn
-        pair = (lambda: runs.append(run_in_child(config.run_epochs, threads)),
-                lambda: plain.append(plain_in_child(config.run_epochs, threads)))
-        for measure in (pair if i % 2 == 0 else pair[::-1]):
-            measure()
+        if i % 2:
+            plain.append(plain_in_child(config.run_epochs, threads))
+        runs.append(run_in_child(config.run_epochs, threads))
+        if not i % 2:
+            plain.append(plain_in_child(config.run_epochs, threads))
     with same_threads(threads):  # the run's thread count for both libraries, as in the children
         rounds = twins_apart_and_in_step(config.run_epochs, config.seed, config.reps, config.pause_s)
     median = statistics.median
     names = ("scratch", "torch", "scratch_eval", "torch_eval")
-    per_epoch = 1 / min(config.run_epochs, ROUND_EPOCHS)
+    round_epochs = min(config.run_epochs, ROUND_EPOCHS)
+    per_epoch = 1 / round_epochs
     in_children = {f"{twin}{suffix}": median(r["timing"][twin][f"{kind}_s_per_epoch"] for r in runs)
                    for twin in ("scratch", "torch") for suffix, kind in (("", "train"), ("_eval", "eval"))}
     apart = {n: median(rounds[n]) * per_epoch for n in names}
@@ -164,7 +166,7 @@ def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | No
                   / (floor_gflops * 1e9) if floor_gflops else None)
     child_ratios = [r["timing"]["torch_over_scratch"] for r in runs if "torch_over_scratch" in r["timing"]]
     return {"epochs": config.run_epochs, "children": children, "runs": runs, "plain_wall_s": plain,
-            "round_epochs": min(config.run_epochs, ROUND_EPOCHS), "rounds": rounds,
+            "round_epochs": round_epochs, "rounds": rounds,
             "wall_s": median(r["wall_s"] for r in runs), "plain_s": median(plain),
             "run_over_plain": paired_ratio([r["wall_s"] for r in runs], plain),
             "phases": phases, "training_arithmetic_s": arithmetic,
