@@ -51,3 +51,21 @@ def test_the_console_entry_skips_the_final_garbage_collection_but_main_does_not(
     after_main, after_console = map(int, done.stdout.split())
     assert after_main == 0 and after_console > 0
     assert "exists and is not a folder" in done.stderr  # the command itself ran and answered as usual
+
+
+def full_collections_while_torch_loads(entry: str) -> int:
+    """How many full collections a fresh process runs while it imports torch and matplotlib after calling
+    ``entry`` of ``compare.cli`` on ``--help``, which loads neither."""
+    code = (f"import gc, sys\nfrom compare.cli import {entry}\nsys.argv = ['mlp-compare', '--help']\ntry:\n"
+            f"    {entry}({'sys.argv[1:]' if entry == 'main' else ''})\nexcept SystemExit:\n    pass\n"
+            "before = gc.get_stats()[2]['collections']\nimport torch, matplotlib.figure\n"
+            "print(gc.get_stats()[2]['collections'] - before)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1])
+
+
+def test_the_console_entry_runs_no_full_collection_while_libraries_load_but_main_does():
+    """Each full collection walks every object torch and matplotlib created; the command-line process skips
+    them, tests calling ``main`` in-process keep Python's default."""
+    assert full_collections_while_torch_loads("main") > 0
+    assert full_collections_while_torch_loads("console_main") == 0
