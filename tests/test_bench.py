@@ -102,7 +102,7 @@ def test_table_on_stdout(quick):
                  "torch/scratch", "seed network 784-50-10",
                  "hidden width", "depth", "peak memory", "targets", "other processes used",
                  "the default run (mlp-compare run --epochs 5", "x arithmetic", "imports, start and exit",
-                 "trained apart", "its own BLAS"):
+                 "trained apart", "round by round", "its own BLAS"):
         assert part in stdout
     for c in r["checks"]:
         assert c["name"] in stdout and c["target"] in stdout
@@ -171,6 +171,7 @@ def test_the_run_section_adds_up(quick):
     t = c["torch_over_scratch"]
     assert t["lockstep"] == pytest.approx(rounds["lockstep_torch"][0] / rounds["lockstep_scratch"][0])
     assert t["apart"] == pytest.approx(rounds["torch"][0] / rounds["scratch"][0])
+    assert c["apart_round_range"] == pytest.approx([t["apart"], t["apart"]])
     assert t["run"] == run["torch_over_scratch"] and t["paired"] == seed["float64", 100]["torch_over_scratch"]
 
 

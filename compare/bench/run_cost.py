@@ -164,6 +164,7 @@ def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | No
     arithmetic = (2 * config.run_epochs * epoch_flops(first["sizes"], first["batch_size"],
                                                       first["n_train"] // first["batch_size"])
                   / (floor_gflops * 1e9) if floor_gflops else None)
+    apart_rounds = [t / s for t, s in zip(rounds["torch"], rounds["scratch"])]
     child_ratios = [r["timing"]["torch_over_scratch"] for r in runs if "torch_over_scratch" in r["timing"]]
     return {"epochs": config.run_epochs, "children": children, "runs": runs, "plain_wall_s": plain,
             "round_epochs": round_epochs, "rounds": rounds,
@@ -180,4 +181,7 @@ def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | No
                 "lockstep": paired_ratio(rounds["lockstep_torch"], rounds["lockstep_scratch"]),
                 "apart": paired_ratio(rounds["torch"], rounds["scratch"]),
                 "run": median(child_ratios) if child_ratios else None,
-                "paired": paired}}
+                "paired": paired},
+            # This machine's speed changes torch/scratch itself (the twins slow down by different factors):
+            # a ratio from other moments can differ from the paired ones by this much.
+            "apart_round_range": [min(apart_rounds), max(apart_rounds)]}

@@ -176,7 +176,8 @@ def _run_lines(c: dict | None, rows: int) -> list[str]:
         lines.append(f"  {name:<26} {seconds:7.3f}" + (f" {seconds / arithmetic:12.1f}x" if arithmetic else ""))
     t, x = c["torch_over_scratch"], lambda v: "n/a" if v is None else f"{v:.2f}x"  # noqa: E731
     per_twin = lambda d: ", ".join(f"{n.replace('_eval', ' evaluation')} {v:.2f}x" for n, v in d.items())  # noqa: E731
-    lines += [f"  torch/scratch training time: in the runs above {x(t['run'])}; trained apart {x(t['apart'])} and "
+    lines += [f"  torch/scratch training time: in the runs above {x(t['run'])}; trained apart {x(t['apart'])} "
+              f"(from {x(c['apart_round_range'][0])} to {x(c['apart_round_range'][1])} round by round) and "
               f"in the run's lockstep loop {x(t['lockstep'])} (rounds of {c['round_epochs']} epochs timing both "
               f"ways, this process); the bench's paired ({rows} synthetic rows, float64, batch 100) {x(t['paired'])}",
               f"  each twin per epoch in the runs above / alone: {per_twin(c['run_over_apart'])}",
