@@ -109,11 +109,11 @@ def test_table_on_stdout(quick):
 
 
 def test_paired_ratio_is_the_median_of_the_per_round_ratios():
-    from compare.bench.ratios import paired_ratio
+    from compare.bench.ratios import paired_ratio, ratio_range
 
     # per-round ratios 1.2, 1.5, 1.6; the machine ran at half speed during the second round
     a, b = [1.2, 3.0, 1.6], [1.0, 2.0, 1.0]
-    assert paired_ratio(a, b) == 1.5
+    assert paired_ratio(a, b) == 1.5 and ratio_range(a, b) == [1.2, 1.6]
     assert statistics.median(a) / statistics.median(b) == 1.6  # a ratio of medians mixes rounds
 
 
@@ -170,8 +170,7 @@ def test_the_run_section_adds_up(quick):
     assert c["run_over_apart"] == pytest.approx({n: c["run_s_per_epoch"][n] / c["apart_s_per_epoch"][n] for n in names})
     t = c["torch_over_scratch"]
     assert t["lockstep"] == pytest.approx(rounds["lockstep_torch"][0] / rounds["lockstep_scratch"][0])
-    assert t["apart"] == pytest.approx(rounds["torch"][0] / rounds["scratch"][0])
-    assert c["apart_round_range"] == pytest.approx([t["apart"], t["apart"]])
+    assert t["apart"] == pytest.approx(rounds["torch"][0] / rounds["scratch"][0]) == c["apart_round_range"][0]
     assert t["run"] == run["torch_over_scratch"] and t["paired"] == seed["float64", 100]["torch_over_scratch"]
 
 

@@ -39,33 +39,3 @@ def test_too_late_for_a_library_that_already_loaded_is_said():
 
 def test_unknown_when_nothing_set_them():
     assert child_settings("import numpy")["in_effect"] == {"numpy": None, "torch": None}
-
-
-def test_the_console_entry_skips_the_final_garbage_collection_but_main_does_not():
-    """``console_main`` freezes what the process allocated (its teardown then skips collecting it);
-    ``main``, which tests call in-process, must not."""
-    code = ("import gc, sys\nsys.argv = ['mlp-compare', 'run', '--out', sys.executable]\nfrom compare.cli import main, "
-            "console_main\nmain(sys.argv[1:])\nafter_main = gc.get_freeze_count()\nconsole_main()\n"
-            "print(after_main, gc.get_freeze_count())")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    after_main, after_console = map(int, done.stdout.split())
-    assert after_main == 0 and after_console > 0
-    assert "exists and is not a folder" in done.stderr  # the command itself ran and answered as usual
-
-
-def full_collections_while_torch_loads(entry: str) -> int:
-    """How many full collections a fresh process runs while it imports torch and matplotlib after calling
-    ``entry`` of ``compare.cli`` on ``--help``, which loads neither."""
-    code = (f"import gc, sys\nfrom compare.cli import {entry}\nsys.argv = ['mlp-compare', '--help']\ntry:\n"
-            f"    {entry}({'sys.argv[1:]' if entry == 'main' else ''})\nexcept SystemExit:\n    pass\n"
-            "before = gc.get_stats()[2]['collections']\nimport torch, matplotlib.figure\n"
-            "print(gc.get_stats()[2]['collections'] - before)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return int(done.stdout.split()[-1])
-
-
-def test_the_console_entry_runs_no_full_collection_while_libraries_load_but_main_does():
-    """Each full collection walks every object torch and matplotlib created; the command-line process skips
-    them, tests calling ``main`` in-process keep Python's default."""
-    assert full_collections_while_torch_loads("main") > 0
-    assert full_collections_while_torch_loads("console_main") == 0

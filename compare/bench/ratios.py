@@ -20,6 +20,13 @@ def paired_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b))
 
 
+def ratio_range(a: list[float], b: list[float]) -> list[float]:
+    """The least and the greatest of the per-round ratios ``a[i] / b[i]`` whose median ``paired_ratio`` is:
+    how far the machine's changes of speed moved the ratio itself from round to round."""
+    ratios = [x / y for x, y in zip(a, b)]
+    return [min(ratios), max(ratios)]
+
+
 def derived(cell: dict[str, Any]) -> dict[str, Any]:
     """Medians, GFLOP/s and ratios of one cell, all computed from its ``times`` and ``flops``."""
     t: dict[str, list[float]] = cell["times"]

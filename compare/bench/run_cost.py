@@ -28,7 +28,7 @@ import numpy as np
 from .config import BenchConfig
 from .epochs import epoch_flops
 from .memory import ROOT
-from .ratios import paired_ratio
+from .ratios import paired_ratio, ratio_range
 
 
 class ChildFailed(RuntimeError):
@@ -164,7 +164,6 @@ def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | No
     arithmetic = (2 * config.run_epochs * epoch_flops(first["sizes"], first["batch_size"],
                                                       first["n_train"] // first["batch_size"])
                   / (floor_gflops * 1e9) if floor_gflops else None)
-    apart_rounds = [t / s for t, s in zip(rounds["torch"], rounds["scratch"])]
     child_ratios = [r["timing"]["torch_over_scratch"] for r in runs if "torch_over_scratch" in r["timing"]]
     return {"epochs": config.run_epochs, "children": children, "runs": runs, "plain_wall_s": plain,
             "round_epochs": round_epochs, "rounds": rounds,
@@ -184,4 +183,4 @@ def run_cost(config: BenchConfig, floor_gflops: float | None, paired: float | No
                 "paired": paired},
             # This machine's speed changes torch/scratch itself (the twins slow down by different factors):
             # a ratio from other moments can differ from the paired ones by this much.
-            "apart_round_range": [min(apart_rounds), max(apart_rounds)]}
+            "apart_round_range": ratio_range(rounds["torch"], rounds["scratch"])}
