@@ -51,11 +51,11 @@ def _full_collections_have_a_threshold() -> bool:
     return kept
 
 
-INCREMENTAL = pytest.mark.skipif(not _full_collections_have_a_threshold(),
+WITH_A_FULL_COLLECTION_THRESHOLD = pytest.mark.skipif(not _full_collections_have_a_threshold(),
                                  reason="this Python's incremental collector ignores the full-collection threshold")
 
 
-@INCREMENTAL
+@WITH_A_FULL_COLLECTION_THRESHOLD
 def test_the_console_entry_runs_no_full_collection_while_libraries_load_but_main_does():
     """Each full collection walks every object torch and matplotlib created; the command-line process skips
     them, tests calling ``main`` in-process keep Python's default."""
@@ -63,7 +63,7 @@ def test_the_console_entry_runs_no_full_collection_while_libraries_load_but_main
     assert full_collections("console_main", LOAD_LIBRARIES) == 0
 
 
-@INCREMENTAL
+@WITH_A_FULL_COLLECTION_THRESHOLD
 def test_a_long_process_still_collects_in_full():
     """Fewer full collections, not none: cycles that die old are still freed in a long command."""
     assert full_collections("console_main", LONG_LOOP) > 0
