@@ -47,13 +47,13 @@ def console_main() -> int:
 
     Python's full collections walk every long-lived object. While torch, torch._dynamo, matplotlib,
     torchvision and nbformat load, a default run started six of them (0.5 s), each finding 0 to 70
-    objects: what imports create lives as long as the process. So this process waits for 100 middle-
-    generation collections before a full one, not 10: a default run (89 of them) and a full-size run
-    (96) now have none, while a longer process that leaves cycles behind still frees them. Measured:
-    importing those libraries took 2.45 s instead of 3.0 s; the peak memory of the default and the full-
-    size run, of ``check``, ``lesson`` and ``bench --quick`` stayed within 0.2 %. What a run leaves in
-    cycles (its figures, and the frames an exception inside matplotlib's text parsing keeps) waited for
-    the exit before too. (Python 3.14's incremental collector ignores this setting.)
+    objects: what imports create lives as long as the process. So this process waits for 100
+    middle-generation collections before a full one, not 10: a default run (89 of them) and a full-size
+    run (96) now have none, while a longer process that leaves cycles behind still frees them. Measured:
+    importing those libraries took 2.45 s instead of 3.0 s; the peak memory of the default and the
+    full-size run, of ``check``, ``lesson`` and ``bench --quick`` stayed within 0.2 %. What a run leaves
+    in cycles (its figures, and the frames an exception inside matplotlib's text parsing keeps) waited
+    for the exit before too. (Python 3.14's incremental collector ignores this setting.)
 
     With torch loaded, the interpreter's teardown spends most of a second collecting garbage among
     millions of module objects the operating system is about to reclaim anyway (measured: 0.93 s
