@@ -13,17 +13,22 @@ RATIOS = (("scratch", "floor"), ("torch", "floor"), ("torch", "scratch"), ("lean
           ("torch", "torch_floor"), ("torch_floor", "floor"))  # torch_floor: torch's own products (evaluation)
 
 
+def per_round_ratios(a: list[float], b: list[float]) -> list[float]:
+    """``a[i] / b[i]`` for each round: the two were timed moments apart in the same round."""
+    return [x / y for x, y in zip(a, b)]
+
+
 def paired_ratio(a: list[float], b: list[float]) -> float:
     """Median over rounds of ``a[i] / b[i]``: the two were timed moments apart in the same round, so a
     drift of the machine's speed between rounds cancels in each ratio (a ratio of medians can pair one
     member's fast round with the other's slow one)."""
-    return statistics.median(x / y for x, y in zip(a, b))
+    return statistics.median(per_round_ratios(a, b))
 
 
 def ratio_range(a: list[float], b: list[float]) -> list[float]:
     """The least and the greatest of the per-round ratios ``a[i] / b[i]`` whose median ``paired_ratio`` is:
     how far the machine's changes of speed moved the ratio itself from round to round."""
-    ratios = [x / y for x, y in zip(a, b)]
+    ratios = per_round_ratios(a, b)
     return [min(ratios), max(ratios)]
 
 
