@@ -19,8 +19,8 @@ _PUBLIC = {
     "read_idx": "compare.data.idx",
     "Dataset": "compare.data.load",
     "load_dataset": "compare.data.load",
-    "TOLERANCES": "compare.gradcheck.tolerances",
-    "compare_arrays": "compare.gradcheck.tolerances",
+    "TOLERANCES": "compare.agreement.tolerances",
+    "compare_arrays": "compare.agreement.tolerances",
     "GradientReport": "compare.gradcheck.check",
     "check_gradients": "compare.gradcheck.check",
     "assert_gradients_match": "compare.gradcheck.check",
@@ -52,6 +52,6 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from .data.idx import DataError, read_idx
     from .data.load import Dataset, load_dataset
     from .gradcheck.check import GradientReport, assert_gradients_match, check_gradients
-    from .gradcheck.tolerances import TOLERANCES, compare_arrays
+    from .agreement.tolerances import TOLERANCES, compare_arrays
     from .learner.check import assert_backprop_matches, check_backprop
     from .twins.lockstep import lockstep_train, make_twins

@@ -31,6 +31,7 @@ from .thread_pools import spin_settings
 from .twins.health import training_health
 from .twins.lockstep import (
     LockstepResult,
+    OptimizerFactory,
     TorchData,
     TrainingStopped,
     Twins,
@@ -39,6 +40,7 @@ from .twins.lockstep import (
     predict_test_set,
 )
 from .twins.numerics import numerics
+from .twins.replay import training_agreement
 from .twins.rerun import dtype_row, history_max_diff, other_dtype, rerun_in_other_dtype, stopped_row
 from .twins.threads import same_threads
 from .twins.weights import save_weights as save_weights_files
@@ -69,7 +71,8 @@ class PhaseTimer:
 
 
 def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progress=None,
-                   compare_dtypes: bool = False, save_weights: bool = False, slides: bool = False) -> dict:
+                   compare_dtypes: bool = False, save_weights: bool = False, slides: bool = False,
+                   optimizer: OptimizerFactory | None = None) -> dict:
     """Run the comparison described by ``config`` and write its outputs into ``out``; returns the metrics.
 
     ``progress(dtype, epoch)`` is called after each finished epoch, of the first run and of the rerun.
@@ -89,7 +92,7 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
     out = prepare_out_dir(out, overwrite)
     (out / ERROR_LOG).unlink(missing_ok=True)  # an earlier run's log would be read as this run's
     try:
-        return _run(config, out, progress, compare_dtypes, save_weights, slides)
+        return _run(config, out, progress, compare_dtypes, save_weights, slides, optimizer)
     except BaseException as e:
         if created and not any(out.iterdir()):  # failed before writing anything: leave no trace
             out.rmdir()
@@ -99,10 +102,10 @@ def run_comparison(config: RunConfig, out: Path, overwrite: bool = False, progre
 
 
 def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weights: bool,
-         slides: bool = False) -> dict:
+         slides: bool = False, optimizer: OptimizerFactory | None = None) -> dict:
     phase = PhaseTimer()
     threads = config.effective_threads
-    preds = dtype_comparison = rerun_bug = health = None
+    preds = dtype_comparison = rerun_bug = health = agreement = None
     with same_threads(threads):
         blas_threads = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=None)
         dtype = np.dtype(config.dtype)
@@ -110,12 +113,19 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
             data = load_dataset(config.dataset, config.data_dir, config.valid_size, config.seed, dtype)
         with phase("build twins"):
             sizes = config.sizes(data.n_features, data.num_classes)
-            twins = make_twins(sizes, config.activation, config.loss, config.seed, dtype, config.lr, config.device)
+            def build() -> Twins:
+                return make_twins(sizes, config.activation, config.loss, config.seed, dtype, config.lr, config.device,
+                                  optimizer)
+
+            twins = build()
             tdata = TorchData.from_dataset(data, twins.device)
         with phase("gradient check"):
             gradient_check = _check_gradients(config, data, twins)
         with phase("lockstep training"):
             result, stopped = _train(config, data, twins, tdata, progress)
+        if result.epochs_done and (stopped is None or stopped.reason == "interrupted"):
+            with phase("agreement"):
+                agreement = training_agreement(build, data, result, config.batch_size, config.seed)
         if stopped is None:
             with phase("test set"):
                 preds = predict_test_set(twins, data, tdata)
@@ -150,6 +160,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
         metrics["stopped"] = {"reason": stopped.reason, "message": str(stopped), **stopped.detail}
     if health is not None:
         metrics["health"] = health
+    if agreement is not None:
+        metrics["agreement"] = agreement.as_dict()
     if preds is not None:
         metrics["test_acc"] = {twin: float(np.mean(p == data.y_test)) for twin, p in preds.items()}
         metrics["test_set"] = summarise_test_set(data.y_test, preds, data.num_classes)

@@ -9,7 +9,7 @@ import pytest
 
 from compare import check_gradients
 from compare.gradcheck.check import autograd_gradients
-from compare.gradcheck.tolerances import compare_arrays
+from compare.agreement.tolerances import compare_arrays
 from compare.report.run_page import gradient_table
 from scratch import MLP, NeuralNetMLP
 

@@ -130,6 +130,9 @@ def report_outcome(m: dict, out: Path) -> int:
     print(f"gradient check: {'passed' if gc['passed'] else 'FAILED'} (max rel diff {worst:.2e})")
     print(f"after {m['epochs_done']} epochs: histories differ by at most {m['history_max_diff']:.2e}, "
           f"weights by {m['max_weight_diff'][-1]:.2e}")
+    agreement = m.get("agreement")
+    if agreement is not None:
+        print(f"training: {agreement['summary']}")
     print(f"test accuracy: scratch {ta['scratch']:.4f}, torch {ta['torch']:.4f} "
           f"({m['test_disagreements']} test images labelled differently)")
     print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x")
@@ -143,4 +146,7 @@ def report_outcome(m: dict, out: Path) -> int:
               f"the {m['config']['dtype']} run is complete and written to {out}", file=sys.stderr)
     if any(r["status"] == "interrupted" for r in rerun.values()):
         return 130
+    if agreement is not None and not agreement["passed"]:
+        print(f"{PROG}: the twins parted: {agreement['summary']}; see {out}/report.html", file=sys.stderr)
+        return 1
     return 0 if gc["passed"] else 1

@@ -40,7 +40,7 @@ from .finite_differences import (
     probe_disagreements,
     reference_model,
 )
-from .tolerances import Comparison, compare_arrays, tolerance
+from ..agreement.tolerances import Comparison, compare_arrays, tolerance
 
 OPINIONS = {"fd": "finite differences", "dir": "directional"}
 

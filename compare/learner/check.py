@@ -19,7 +19,7 @@ import numpy as np
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..errors import UserError
 from ..gradcheck.diagnosis import Finding
-from ..gradcheck.tolerances import tolerance
+from ..agreement.tolerances import tolerance
 from ..twins.threads import same_threads
 from .adapt import subject
 from .blame import LearnerRaised, shown

@@ -23,7 +23,7 @@ from torch_impl.train import history_row as twin_history_row
 
 from ..data.load import Dataset
 from ..data.schedule import BatchSchedule
-from ..gradcheck.tolerances import compare_arrays
+from ..agreement.tolerances import compare_arrays
 from ..twins.lockstep import TorchData
 from ..twins.transfer import torch_state_numpy
 from .blame import LearnerRaised

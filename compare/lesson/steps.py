@@ -20,7 +20,7 @@ from torch_impl.idiomatic import forward_keeping_grads, loss_fn
 
 from ..data.load import Dataset, preprocess
 from ..data.schedule import BatchSchedule
-from ..gradcheck.tolerances import compare_arrays
+from ..agreement.tolerances import compare_arrays
 from ..report.run_page import sci
 from ..twins.lockstep import TorchData
 from ..twins.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy

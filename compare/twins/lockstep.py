@@ -45,9 +45,16 @@ class Twins:
         return self.scratch.loss_name
 
 
+OptimizerFactory = Callable[[nn.Module, float], torch.optim.Optimizer]
+
+
 def make_twins(sizes, activation: str = "sigmoid", loss: str = "mse", seed: int = 123,
-               dtype=np.float64, lr: float = 0.1, device: str | None = None) -> Twins:
+               dtype=np.float64, lr: float = 0.1, device: str | None = None,
+               optimizer: OptimizerFactory | None = None) -> Twins:
     """Build both twins; the twin starts from a copy of the scratch model's initial weights.
+
+    ``optimizer(net, lr)`` makes the twin's optimiser (default ``torch_impl.make_optimizer``: plain SGD): the
+    seam through which a test plants a wrong twin to see that the verdict catches it.
 
     A twin on a GPU computes float32 products in float32, not TF32: ``numerics.exact_float32`` turns TF32
     off for the rest of the process.
@@ -58,7 +65,8 @@ def make_twins(sizes, activation: str = "sigmoid", loss: str = "mse", seed: int 
         exact_float32()
     net = torch_impl.build_model(sizes, activation, loss).to(device=dev, dtype=TORCH_DTYPES[model.dtype])
     scratch_to_torch(model, net)
-    return Twins(model, net, torch_impl.loss_function(loss), torch_impl.make_optimizer(net, lr), dev, lr)
+    make = optimizer or torch_impl.make_optimizer
+    return Twins(model, net, torch_impl.loss_function(loss), make(net, lr), dev, lr)
 
 
 @dataclass
@@ -87,6 +95,7 @@ class LockstepResult:
     # each twin's loss L on every training batch, before its update: one list per finished epoch
     step_losses: dict[str, list[list[float]]] = field(default_factory=lambda: {"scratch": [], "torch": []})
     max_weight_diff: list[float] = field(default_factory=list)
+    weight_scale: list[float] = field(default_factory=list)   # the scratch twin's largest |weight| per epoch
     timing: dict[str, dict[str, float]] = field(default_factory=lambda: {
         "scratch": {"train_s": 0.0, "eval_s": 0.0}, "torch": {"train_s": 0.0, "eval_s": 0.0}})
 
@@ -206,7 +215,7 @@ def _keep_finished_epochs(twins: Twins, result: LockstepResult, start: tuple[int
     describe finished epochs only."""
     done = min(len(result.history["scratch"]), len(result.history["torch"]), len(result.max_weight_diff))
     for rows in (result.step_losses["scratch"], result.step_losses["torch"], result.history["scratch"],
-                 result.history["torch"], result.max_weight_diff):
+                 result.history["torch"], result.weight_scale, result.max_weight_diff):
         del rows[done:]
     if start is not None and start[0] > done:
         twins.scratch.load_state_dict(start[1][0])
@@ -246,6 +255,7 @@ def _lockstep_epoch(twins: Twins, data: Dataset, tdata: TorchData, batches: list
     result.step_losses["torch"].append(losses_torch)
     result.history["scratch"].append(row_scratch)
     result.history["torch"].append(row_torch)
+    result.weight_scale.append(max(float(np.max(np.abs(w))) for w in twins.scratch.state_dict().values()))
     result.max_weight_diff.append(gap)
 
 
