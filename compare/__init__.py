@@ -49,9 +49,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
+    from .agreement.tolerances import TOLERANCES, compare_arrays
     from .data.idx import DataError, read_idx
     from .data.load import Dataset, load_dataset
     from .gradcheck.check import GradientReport, assert_gradients_match, check_gradients
-    from .agreement.tolerances import TOLERANCES, compare_arrays
     from .learner.check import assert_backprop_matches, check_backprop
     from .twins.lockstep import lockstep_train, make_twins

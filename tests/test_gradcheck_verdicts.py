@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from compare import check_gradients
-from compare.gradcheck.check import autograd_gradients
 from compare.agreement.tolerances import compare_arrays
+from compare.gradcheck.check import autograd_gradients
 from compare.report.run_page import gradient_table
 from scratch import MLP, NeuralNetMLP
 

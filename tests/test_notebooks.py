@@ -186,7 +186,7 @@ def test_a_wrong_backward_fails_in_the_check_cell_with_the_diagnosis(tmp_path, m
 @pytest.mark.parametrize(("old", "new", "said"), [
     ("    model.weight_out -= learning_rate * d_loss__dw_out\n", "    raise NotImplementedError('your code here')\n",
      "fill in train_step in the cell above"),
-    ("model.weight_h -= learning_rate", "model.weight_h += learning_rate", "at epoch 1, step 1: weight_h differs"),
+    ("model.weight_h -= learning_rate", "model.weight_h += learning_rate", "at epoch 1, step 1: the weights are"),
 ])
 def test_a_wrong_update_fails_naming_where_it_parts(tmp_path, old, new, said):
     nb = exercise_notebook(solution=True)
@@ -194,6 +194,8 @@ def test_a_wrong_update_fails_naming_where_it_parts(tmp_path, old, new, said):
     cell.source = cell.source.replace(old, new)
     failed, error = run_notebook(nb, tmp_path)
     assert failed == exercise_cells(nb)[1] + 1 and said in error, error
+    if "+=" in new:   # the hint names the parameter and what it did
+        assert "weight_h moved uphill" in error, error
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import torch
 
 from torch_impl import build_model, loss_function
 
+from ..agreement.tolerances import Comparison, compare_arrays, tolerance
 from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .diagnosis import diagnose
 from .finite_differences import (
@@ -40,7 +41,6 @@ from .finite_differences import (
     probe_disagreements,
     reference_model,
 )
-from ..agreement.tolerances import Comparison, compare_arrays, tolerance
 
 OPINIONS = {"fd": "finite differences", "dir": "directional"}
 

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..agreement.tolerances import tolerance
 from .factors import explain_factor, sub_batch_factor
 from .finite_differences import reference_model
 from .mistakes import TARGETS_MIXED, known_mistakes, shifted_labels, targets_mixed
 from .naming import layer_of, layer_words, param_words, params_words
-from ..agreement.tolerances import tolerance
 
 LOCALISING = ("first-wrong-layer", "wrong", "manual-differs")  # say where, not which mistake
 

@@ -19,7 +19,6 @@ import numpy as np
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..errors import UserError
 from ..gradcheck.diagnosis import Finding
-from ..agreement.tolerances import tolerance
 from ..twins.threads import same_threads
 from .adapt import subject
 from .blame import LearnerRaised, shown
@@ -27,7 +26,7 @@ from .contract import check_forward, check_gradient_opinions, check_intermediate
 from .purity import check_purity
 from .result import CheckReport
 from .returns import BadReturn
-from .train import WEIGHT_TOLERANCE, train_lockstep
+from .train import TrainingResult, replay_to, train_lockstep
 
 FEATURES, HIDDEN, CLASSES = 784, 50, 10   # the book's network; mnist-5k's digits and classes
 CHECK_BATCH = 100                         # examples in the checked batch: 10 of each class
@@ -147,25 +146,56 @@ def _training(report: CheckReport, subj, data: Dataset, epochs: int, batch_size:
         return
     result = train_lockstep(subj.make(), data, epochs, batch_size, lr, seed)
     report.training = result
-    rtol, atol = tolerance(report.dtype, WEIGHT_TOLERANCE)
     if result.stopped:
         report.findings.append(_finding("training-stopped", result.stopped))
         report.stage("training", "FAIL", result.stopped)
         if result.stopped.startswith("your ") and "raised" in result.stopped:
             report.raised = result.stopped
-    elif result.parted:
-        p = result.parted
-        report.findings.append(_finding("training-parted", (
-            f"training parted from the twin at epoch {p['epoch']}, step {p['step']} (step {p['global_step']} overall): "
-            f"your {p['param']} differs from the twin's by {p['max_abs_diff']:.2g} after the update, beyond the "
-            f"{report.dtype} tolerance (rtol {rtol:g}, atol {atol:g})"), [p["param"]]))
-        report.stage("training", "FAIL", f"parted at epoch {p['epoch']}, step {p['step']}: {p['param']} differs by "
-                     f"{p['max_abs_diff']:.2g}")
-    else:
-        acc = {side: float(np.mean(pred == data.y_test)) for side, pred in (result.predictions or {}).items()}
-        report.stage("training", "ok", f"{result.epochs_done} epochs x {result.steps_per_epoch} steps beside "
-                     f"optim.SGD: weights at most {result.largest_gap:.2g} apart (tolerance rtol {rtol:g}); test "
-                     f"accuracy yours {acc['scratch']:.4f}, twin {acc['torch']:.4f}")
+        return
+    agreement = result.agreement
+    assert agreement is not None  # training finished
+    if not agreement.passed:
+        finding = blame_parting(subj, data, result, seed)
+        report.findings.append(finding)
+        report.stage("training", "FAIL", f"parted at {agreement.where(agreement.parted_at or 0)}: "
+                     f"{agreement.gap_at_parting:.2g} apart, {agreement.allowed_at_parting:.2g} allowed")
+        return
+    acc = {side: float(np.mean(pred == data.y_test)) for side, pred in (result.predictions or {}).items()}
+    report.stage("training", "ok", f"{result.epochs_done} epochs x {result.steps_per_epoch} steps beside optim.SGD: "
+                 f"{agreement.summary()}; test accuracy yours {acc['scratch']:.4f}, twin {acc['torch']:.4f}")
+
+
+def blame_parting(subj, data: Dataset, result: TrainingResult, seed: int) -> Finding:
+    """What went wrong where training parted: the checks re-run at the last weights both sides agreed on.
+
+    A fresh instance is trained to the step before the parting and checked there, on that step's batch: a
+    forward or gradient that is wrong only at those weights is named; if everything agrees there, what
+    differs is the step itself.
+    """
+    a = result.agreement
+    assert a is not None and a.parted_at is not None
+    k = a.parted_at
+    head = (f"training parted from the twin at {a.where(k)}: the weights are {a.gap_at_parting:.2g} apart after "
+            f"the update, where two correct implementations are at most {a.envelope or 0:.2g} apart")
+    state = replay_to(subj.make(), data, result.batches[:k - 1], result.lr)
+    idx = result.batches[k - 1]
+    learner = subj.make()
+    learner.load_state_dict(state)
+    X, y = data.X_train[idx], data.y_train[idx]
+    try:
+        rows, findings, _ = check_forward(learner, X)
+        if not findings:
+            _, findings = check_gradient_opinions(learner, X, y, seed)
+    except (LearnerRaised, BadReturn) as e:
+        found = str(e) if isinstance(e, LearnerRaised) else e.finding.message
+        return _finding("training-parted", f"{head}; at the weights just before, on that step's batch, {found}")
+    if findings:
+        return Finding("training-parted", f"{head}; at the weights just before it, on that step's batch, the checks "
+                       f"fail: {findings[0].message}", findings[0].params)
+    return _finding("training-parted", f"{head}; at the weights just before it, on that step's batch, your forward "
+                    f"and gradients agree with the twin's, so what differs is the step itself: each parameter must "
+                    f"move by exactly -learning_rate x its gradient, and nothing may carry over from one call to the "
+                    f"next (a counter, a cached value, weights changed inside forward or backward)")
 
 
 def _finding(kind: str, message: str, params: list[str] | None = None) -> Finding:

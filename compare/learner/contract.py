@@ -19,9 +19,9 @@ import torch
 
 from torch_impl import build_model
 
+from ..agreement.tolerances import Comparison, compare_arrays
 from ..gradcheck.check import GradientReport, autograd_gradients, check_gradients
 from ..gradcheck.diagnosis import Finding
-from ..agreement.tolerances import Comparison, compare_arrays
 from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .mistakes import backward_findings, book_forward_finding
 

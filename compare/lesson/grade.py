@@ -136,6 +136,6 @@ def check_update(train_step, book_class, data: Dataset | None = None, seed: int 
         p = result.parted
         hint = update_hint(train_step, book_class, data, seed, lr)
         raise ExerciseFailed(f"your train_step parts from optimizer.step() at epoch {p['epoch']}, step {p['step']}: "
-                             f"{p['param']} differs from the twin's by {p['max_abs_diff']:.2g} after the update"
-                             + (f". {hint}" if hint else ""))
+                             f"the weights are {p['gap']:.2g} apart after the update, more than rounding explains "
+                             f"({p['allowed']:.2g})" + (f". {hint}" if hint else ""))
     return result

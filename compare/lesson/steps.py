@@ -18,9 +18,9 @@ import scratch
 import torch_impl
 from torch_impl.idiomatic import forward_keeping_grads, loss_fn
 
+from ..agreement.tolerances import compare_arrays
 from ..data.load import Dataset, preprocess
 from ..data.schedule import BatchSchedule
-from ..agreement.tolerances import compare_arrays
 from ..report.run_page import sci
 from ..twins.lockstep import TorchData
 from ..twins.transfer import max_weight_diff, scratch_to_torch, torch_state_numpy
