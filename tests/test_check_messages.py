@@ -105,7 +105,7 @@ def test_gradients_returned_in_the_wrong_order_are_named(mnist5k):
                        "weight_out, bias_out, weight_h, bias_h in that order; the one missing: d_b_out (bias_out's "
                        "gradient, shape (10,))"),
     ("returns_five.py", "backward returned 5 values; expected 4: (d_w_out, d_b_out, d_w_h, d_b_h), the gradients of "
-                        "weight_out, bias_out, weight_h, bias_h in that order; the 5th, shape (100, 10), is not the "
+                        "weight_out, bias_out, weight_h, bias_h in that order; the 5th, shape (64, 10), is not the "
                         "gradient of any parameter: leave it out"),
 ])
 def test_too_few_or_too_many_returned_values_say_how_many_and_which(mnist5k, name, words):

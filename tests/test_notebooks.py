@@ -162,7 +162,7 @@ def test_the_stub_fails_in_the_check_cell_asking_to_fill_it_in(tmp_path):
 
 WRONG_BACKWARDS = {
     "missing 2.": (("2. * (a_out", "(a_out"), "exactly 1/2 of the true gradient"),
-    "missing / n": ((" / n\n", "\n"), "a factor 100 = the batch size"),
+    "missing / n": ((" / n\n", "\n"), "a factor 64 = the batch size"),
     "sigma'(a) on the wrong array": (("* a_h * (1. - a_h)", "* sigmoid(a_h) * (1. - sigmoid(a_h))"),
                                      "derivative at the activation a instead of at z"),
     "transposed gradient": (("delta_out.T @ a_h", "a_h.T @ delta_out"), "the gradient is transposed"),

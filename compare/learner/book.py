@@ -177,8 +177,23 @@ class BookLearner:
         """Their original arrays, with their original values, back on their attributes."""
         for name, (array, values) in saved.items():
             array[...] = values
-            if getattr(self.obj, name) is not array:  # their code rebound it; a property may have no setter
-                setattr(self.obj, name, array)
+            if not same_array(getattr(self.obj, name), array):  # their code rebound it
+                try:
+                    setattr(self.obj, name, array)
+                except AttributeError:  # a property without a setter, over an array their code replaced
+                    raise CannotCheck(f"{type(self.obj).__name__}.{name} is a property without a setter, and your "
+                                      f"code replaced the array behind it, so the check cannot put your weights "
+                                      f"back between checks: update that array in place, or give the property a "
+                                      f"setter") from None
+
+
+def same_array(a, b: np.ndarray) -> bool:
+    """``a`` is ``b``, or a view of the same memory with the same layout: a property that returns a fresh
+    view (``weight_h = property(lambda self: self._w.T)``) hands out a new object on every read."""
+    if a is b:
+        return True
+    return (isinstance(a, np.ndarray) and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def squared_error(a_out: np.ndarray, y: np.ndarray) -> float:

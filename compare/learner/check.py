@@ -16,11 +16,14 @@ import inspect
 
 import numpy as np
 
+from ..agreement.tolerances import compare_arrays
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..errors import UserError
+from ..gradcheck.check import autograd_gradients
 from ..gradcheck.diagnosis import Finding
 from ..twins.threads import same_threads
 from .adapt import subject
+from .batch_sizes import check_sizes, raises_off_size, scaled_by_batch
 from .blame import LearnerRaised, shown
 from .contract import check_forward, check_gradient_opinions, check_intermediates
 from .purity import check_purity
@@ -81,20 +84,39 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     data = _dataset(data, seed, dtype)
     if epochs and not 1 <= batch_size <= len(data.y_train):  # refused before any check runs, not after them
         raise UserError(f"batch size must be between 1 and the training-set size {len(data.y_train)}, got {batch_size}")
-    X, y = check_batch(data, seed)
-    counts = label_counts(y, data.num_classes)
-    report.batch = f"{len(y)} mnist-5k training digits, {describe_batch(counts)} (seed {seed})"
+    batches = [check_batch(data, seed, size) for size in check_sizes(batch_size)]
+    report.batch = " and ".join(f"{len(y)} mnist-5k training digits, {describe_batch(label_counts(y, data.num_classes))}"
+                                for _, y in batches) + f" (seed {seed}; biases set non-zero so every term shows)"
     # One thread each: the arrays are small, and the sides alternate step by step, where pools that
     # spin after their work would slow the other side down.
     with same_threads(1):
-        _run_checks(report, subj, X, y, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
+        _run_checks(report, subj, batches, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
     return report
 
 
-def _run_checks(report: CheckReport, subj, X, y, data: Dataset, training: dict) -> None:
-    current = "forward"
+def with_nonzero_biases(learner, seed: int):
+    """``learner`` with every bias set to a seeded normal(0, 0.1) draw, through its own attributes.
+
+    The book starts its biases at zero, where a forward that leaves a bias out cannot be told from one
+    that adds it: the checks run where every parameter matters. Training starts from the zero biases.
+    """
+    rng = np.random.default_rng([seed, 0xB1A5])
+    state = {k: (rng.normal(0.0, 0.1, v.shape).astype(v.dtype) if k.endswith("bias") else v.copy())
+             for k, v in learner.state_dict().items()}
+    learner.load_state_dict(state)
+    return learner
+
+
+def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.ndarray]], data: Dataset,
+                training: dict) -> None:
+    (X, y), (X2, y2) = batches
+
+    def make():
+        return with_nonzero_biases(subj.make(), training["seed"])
+
+    current, size = "forward", len(y)
     try:
-        rows, findings, _ = check_forward(subj.make(), X)
+        rows, findings, _ = check_forward(make(), X)
         report.intermediates = rows
         if findings:
             report.findings += findings
@@ -106,7 +128,7 @@ def _run_checks(report: CheckReport, subj, X, y, data: Dataset, training: dict) 
         report.stage("forward", "ok", f"{names} match the twin's (max rel diff {worst:.2g})")
 
         current = "intermediates"
-        rows, findings = check_intermediates(subj.make(), X, y, rows)
+        rows, findings = check_intermediates(make(), X, y, rows)
         report.intermediates, report.findings = rows, report.findings + findings
         worst = max(r.comparison.max_rel_diff for r in rows)
         report.stage("intermediates", "FAIL" if findings else "ok",
@@ -114,15 +136,19 @@ def _run_checks(report: CheckReport, subj, X, y, data: Dataset, training: dict) 
                      else f"all {len(rows)} values match the twin's (max rel diff {worst:.2g})")
 
         current = "gradients"
-        report.gradient_check, findings = check_gradient_opinions(subj.make(), X, y, training["seed"])
-        report.findings += findings
+        report.gradient_check, findings = check_gradient_opinions(make(), X, y, training["seed"])
+        size = len(y2)
+        constant = scaled_by_batch(make(), batches)
+        other = _other_size(make(), X2, y2) if constant is None and report.gradient_check.passed else None
+        report.findings += [f for f in (constant, other) if f is not None] + findings
         bad = [r.shown for r in report.gradient_check.rows if not r.passed]
-        report.stage("gradients", "FAIL" if bad else "ok",
-                     f"wrong: {', '.join(bad)}" if bad else "autograd, finite differences and directional derivatives "
-                     "agree on every parameter")
+        report.stage("gradients", "FAIL" if bad or constant or other else "ok",
+                     constant.message if constant else f"wrong: {', '.join(bad)}" if bad else other.message if other
+                     else f"autograd, finite differences and directional derivatives agree on every parameter at "
+                     f"batch {len(y)}, and autograd at batch {len(y2)}")
 
-        current = "purity"
-        findings = check_purity(subj.make(), X, y)
+        current, size = "purity", len(y)
+        findings = check_purity(make(), X, y)
         report.findings += findings
         report.stage("purity", "FAIL" if findings else "ok",
                      ", ".join(dict.fromkeys(f.kind for f in findings)) if findings else
@@ -132,7 +158,11 @@ def _run_checks(report: CheckReport, subj, X, y, data: Dataset, training: dict) 
         _training(report, subj, data, **training)
     except LearnerRaised as e:
         report.raised = str(e)
-        report.stage(current, "FAIL", str(e))
+        off = None if current == "training" else raises_off_size(subj.make(), e, size, data.X_train, data.y_train,
+                                                                   training["batch_size"])
+        if off is not None:
+            report.findings.append(off)
+        report.stage(current, "FAIL", off.message if off else str(e))
         report.skip_rest("not reached: your code raised")
     except BadReturn as e:
         report.findings.append(e.finding)
@@ -196,6 +226,20 @@ def blame_parting(subj, data: Dataset, result: TrainingResult, seed: int) -> Fin
                     f"and gradients agree with the twin's, so what differs is the step itself: each parameter must "
                     f"move by exactly -learning_rate x its gradient, and nothing may carry over from one call to the "
                     f"next (a counter, a cached value, weights changed inside forward or backward)")
+
+
+def _other_size(learner, X: np.ndarray, y: np.ndarray) -> Finding | None:
+    """Autograd at the second checked size, where the three opinions ran at the first."""
+    mine = learner.gradients(X, y)
+    _, auto = autograd_gradients(learner, X, y)
+    for key, ref in auto.items():
+        c = compare_arrays(key, learner.orient(key, mine[key]), learner.orient(key, ref), "gradient", learner.dtype)
+        if not c.passed:
+            name = learner.param_names[key]
+            return Finding("batch-size", f"your gradient of {name} is right at one checked batch size but not at "
+                           f"batch {len(y)} (max rel diff {c.max_rel_diff:.2g}): something in backward depends on the "
+                           f"batch size other than through y.shape[0]", [name])
+    return None
 
 
 def _finding(kind: str, message: str, params: list[str] | None = None) -> Finding:

@@ -49,7 +49,10 @@ def book_forward_finding(learner, X: np.ndarray, mine: dict[str, np.ndarray], tw
     product = f"{x} @ {param}" + (".T" if learner.layout[param] == "out_in" else "") + f" + {bias}"
     gap = float(np.max(np.abs(np.asarray(mine[label], dtype=np.float64) - np.asarray(twin[label], dtype=np.float64))))
     where = "output" if label == "a_out" else "hidden"
+    unbiased = a_in @ W.T
     guess = _first_matching(mine[label], [
+        (f"your {name} does not move when {bias} does: is `+ self.{bias}` missing? the twin's is sigmoid({product})",
+         sigmoid(unbiased)) if np.any(b) else ("", np.full_like(z, np.nan)),
         (f"is the {where} sigmoid missing? your {name} equals z = {product}; the book's is sigmoid(z)", z),
         (f"your {name} is a softmax of z = {product}; the book's {where} layer is a sigmoid", softmax(z)),
         (f"your {name} is tanh(z); the book's {where} layer is a sigmoid, 1 / (1 + exp(-z))", np.tanh(z)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..gradcheck.diagnosis import Finding
+from .book import same_array
 
 
 def _changed(learner, saved: dict) -> list[tuple[str, float]]:
@@ -23,7 +24,7 @@ def _changed(learner, saved: dict) -> list[tuple[str, float]]:
     out = []
     for name, (array, values) in saved.items():
         current = now[name]
-        if current is not array or not np.array_equal(current, values):
+        if not same_array(current, array) or not np.array_equal(current, values):
             same_shape = np.shape(current) == values.shape
             out.append((name, float(np.max(np.abs(np.asarray(current) - values))) if same_shape else np.inf))
     return out

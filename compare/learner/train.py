@@ -34,6 +34,7 @@ from .blame import LearnerRaised
 from .contract import twin_net
 from .returns import BadReturn
 
+
 @dataclass
 class TrainingResult:
     """What lockstep training saw; ``history`` and the rest use the run report's keys (``scratch``: theirs)."""

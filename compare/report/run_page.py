@@ -130,8 +130,11 @@ def headline(metrics: dict, lesson: str | None) -> list:
         blocks.append(Note(f"**Warning:** {metrics['health']['warning']}.", "warn"))
     worst = max((r["max_rel_diff"] for r in gc["params"]), default=0.0)
     lines = [f"**Gradients:** {'agree' if gc['passed'] else 'DISAGREE'} (worst relative difference {sci(worst)})."]
+    agreement = metrics.get("agreement")
+    if agreement is not None:
+        lines.append(f"**Training:** the twins {agreement['summary']}.")
     if metrics["max_weight_diff"]:
-        lines.append(f"**Training:** after {metrics['epochs_done']} epochs the two histories differ by at most "
+        lines.append(f"After {metrics['epochs_done']} epochs the two histories differ by at most "
                      f"{sci(metrics['history_max_diff'])}, the weights by {sci(metrics['max_weight_diff'][-1])}.")
     if metrics.get("test_acc"):
         ta = metrics["test_acc"]
@@ -142,7 +145,7 @@ def headline(metrics: dict, lesson: str | None) -> list:
                      f"time ({c['dtype']}, equal thread counts).")
     # In float32 a few test images may flip between the twins; in float64 any flip is news.
     flips = metrics.get("test_disagreements") and c["dtype"] == "float64"
-    ok = gc["passed"] and metrics["status"] == "complete" and not flips
+    ok = gc["passed"] and metrics["status"] == "complete" and not flips and (agreement or {}).get("passed", True)
     blocks.append(Note("\n".join(lines), "ok" if ok else "warn"))
     if lesson:
         blocks.append(["New to PyTorch? ", Link("The bridge lesson", lesson),
