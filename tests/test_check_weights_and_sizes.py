@@ -60,3 +60,16 @@ def test_a_property_without_a_setter_cannot_be_cast_and_says_so(mnist5k):
     with pytest.raises(CannotCheck, match=r"weight_h cannot be set, so it cannot be cast to float32; give the "
                                           r"property a setter"):
         check("property_weights.py", mnist5k, dtype="float32")
+
+
+def test_a_constant_factor_reads_the_same_in_every_column(mnist5k):
+    """A backward missing its ``2.`` is exactly half the gradient: 0.5 for autograd, finite differences and the
+    directional derivatives alike, each beside its tolerance in the same units."""
+    report = check("missing_two.py", mnist5k)
+    for row in report.gradient_check.rows:
+        for rel in (row.max_rel_diff, row.fd_max_rel, row.dir_max_rel):
+            assert rel == pytest.approx(0.5, abs=1e-4), report.table()
+        assert row.fd_tol < 1e-4 and row.dir_tol < 1e-4 and row.autograd.rel_tolerance < 1e-9
+    table = report.gradient_check.table()
+    assert "a factor c reads |c - 1| in every column" in table
+    assert table.splitlines()[0].count("(tol)") == 3

@@ -67,11 +67,34 @@ def test_lesson_notebook_is_valid_empty_and_in_the_steps_order():
     assert "loss_fn = nn.MSELoss()" in {c.source.split("   #")[0] for c in nb.cells}
 
 
-def test_every_quoting_cell_matches_the_source_it_quotes():
-    nb = lesson_notebook()
-    quoted = [c.metadata[KEY]["quote"] for c in nb.cells if KEY in c.metadata]
+def test_a_written_lesson_notebook_verifies_against_the_code(tmp_path, capsys):
+    assert main(["lesson", "--out", str(tmp_path / "les")]) == 0
+    quoted = [c.metadata[KEY]["quote"] for c in nbformat.read(tmp_path / "les" / "lesson.ipynb", 4).cells
+              if KEY in c.metadata]
     assert "scratch.lesson:NeuralNetMLP.backward" in quoted and "torch_impl.idiomatic:train_step" in quoted
-    assert stale_cells(nb) == []
+    capsys.readouterr()
+    assert main(["lesson", "--verify", str(tmp_path / "les")]) == 0
+    assert f"{len(quoted)} of {len(quoted)} quoting cells match the code" in capsys.readouterr().out
+
+
+def test_verify_names_the_cell_whose_source_changed_after_the_notebook_was_written(tmp_path):
+    """A notebook quoting a module, written, then the module edited: ``lesson --verify`` reads the file on disk."""
+    from compare.lesson.notebook import code, notebook, quote, write_notebook
+
+    (tmp_path / "drift_demo.py").write_text("def scale(x):\n    return 2 * x\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        write_notebook(notebook([code("import numpy as np"), quote("drift_demo:scale")]), tmp_path / "lesson.ipynb")
+    finally:
+        sys.path.remove(str(tmp_path))
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    verify = [sys.executable, "-m", "compare", "lesson", "--verify", str(tmp_path)]
+    same = subprocess.run(verify, cwd=ROOT, capture_output=True, text=True, env=env)
+    assert same.returncode == 0 and "1 of 1 quoting cells match" in same.stdout, same.stdout + same.stderr
+    (tmp_path / "drift_demo.py").write_text("def scale(x):\n    return 3 * x\n")   # the code moves on
+    drifted = subprocess.run(verify, cwd=ROOT, capture_output=True, text=True, env=env)
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert "cell 1 quotes drift_demo:scale but differs from its source today" in drifted.stdout
 
 
 def test_a_cell_that_drifted_from_its_source_is_named():

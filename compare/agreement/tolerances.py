@@ -1,8 +1,16 @@
 """The one comparison helper, with one tolerance table per dtype, forward and gradient separately.
 
-A pair of arrays agrees when ``max|a - b| <= atol + rtol * max(|a|max, |b|max)``. The relative
-difference is measured against the array's largest entry, not entry by entry: gradients have many
-entries near zero, where entry-wise ratios mean nothing.
+**Relative difference**, one meaning everywhere (every gradient table's columns, the terminal, the report,
+the JSON): the largest absolute difference over what is compared, divided by the largest absolute
+*reference* value over the same entries,
+
+    rel = max |mine - reference| / max |reference|
+
+so a gradient off by a constant factor c reads |c - 1| in every column: autograd's (entries), finite
+differences' (sampled coordinates) and the directional one's (derivatives along random directions). It is
+measured against the array's largest entry, not entry by entry: gradients have many entries near zero,
+where entry-wise ratios mean nothing. A pair of arrays agrees when ``rel <= rtol + atol / max|reference|``,
+the tolerance each table prints beside it.
 
 Why these numbers:
 - float64: manual backprop and autograd evaluate the same expressions in a different order; they
@@ -45,6 +53,12 @@ class Comparison:
     passed: bool
     problem: str = ""  # set when shapes or dtypes differ
 
+    @property
+    def rel_tolerance(self) -> float:
+        """The tolerance in the units of ``max_rel_diff``: ``rtol + atol / max|reference|``."""
+        scale = self.max_abs_diff / self.max_rel_diff if self.max_rel_diff not in (0.0, float("inf")) else 0.0
+        return self.rtol + (self.atol / scale if scale > 0 else 0.0)
+
     def as_dict(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "max_abs_diff": self.max_abs_diff,
                 "max_rel_diff": self.max_rel_diff, "cosine": self.cosine, "passed": self.passed,
@@ -55,6 +69,13 @@ def tolerance(dtype, kind: str = "gradient") -> tuple[float, float]:
     """``(rtol, atol)`` for comparing values of ``dtype`` (float32 or float64); ``kind`` is a key of its
     ``TOLERANCES`` row: forward, gradient, finite_difference or directional."""
     return TOLERANCES[np.dtype(dtype).name][kind]
+
+
+def relative(max_abs: float, reference_scale: float) -> float:
+    """``max_abs / reference_scale``: 0 when both are 0, inf when only the reference is 0."""
+    if reference_scale > 0:
+        return max_abs / reference_scale
+    return 0.0 if max_abs == 0 else float("inf")
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -69,9 +90,10 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_arrays(name: str, actual, expected, kind: str = "gradient", dtype=None) -> Comparison:
-    """Compare ``actual`` with ``expected``: shape first, then dtype, then values.
+    """Compare ``actual`` with the reference ``expected``: shape first, then dtype, then values.
 
-    ``dtype`` picks the tolerance row (default: ``expected``'s dtype).
+    ``dtype`` picks the tolerance row (default: ``expected``'s dtype). The relative difference is measured
+    against ``expected``'s largest magnitude (see the module's docstring).
     """
     actual, expected = np.asarray(actual), np.asarray(expected)
     dtype = np.dtype(dtype or expected.dtype)
@@ -86,7 +108,7 @@ def compare_arrays(name: str, actual, expected, kind: str = "gradient", dtype=No
     if a.size == 0:
         return Comparison(name, tuple(e.shape), 0.0, 0.0, 1.0, rtol, atol, True)
     max_abs = float(np.max(np.abs(a - e)))
-    scale = float(max(np.max(np.abs(a)), np.max(np.abs(e))))
-    max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
+    scale = float(np.max(np.abs(e)))
+    max_rel = relative(max_abs, scale)
     passed = bool(np.isfinite(max_abs) and max_abs <= atol + rtol * scale)
     return Comparison(name, tuple(e.shape), max_abs, max_rel, cosine_similarity(a, e), rtol, atol, passed)

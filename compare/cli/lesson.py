@@ -29,16 +29,50 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        help="write only exercise.ipynb: backward and the update left to you, each checked")
     which.add_argument("--solution", action="store_true",
                        help="write only exercise.ipynb with the reference answers filled in (for teachers)")
+    which.add_argument("--verify", type=Path, metavar="PATH",
+                       help="write nothing: read the notebooks written earlier (a folder holding lesson.ipynb or "
+                            "exercise.ipynb, or one .ipynb) and name every cell whose quoted source no longer "
+                            "matches the code; exit 1 if any")
     lesson.add_argument("--execute", action="store_true",
                         help="write the notebook executed, outputs included (needs the 'notebook' extra: "
                              "nbclient, ipykernel)")
     return lesson
 
 
+def verify(path: Path) -> int:
+    """``--verify``: one line per notebook (and per stale cell); 0 when every quoting cell matches, 1 otherwise."""
+    from ..lesson.notebook import KEY, read_notebook, stale_cells
+
+    names = ("lesson.ipynb", "exercise.ipynb")
+    if path.is_dir():
+        notebooks = [path / n for n in names if (path / n).is_file()]
+        if not notebooks:
+            raise UserError(f"{path} holds neither {' nor '.join(names)}: give the folder mlp-compare lesson or "
+                            f"mlp-compare run wrote, or a notebook")
+    elif path.suffix == ".ipynb" and path.is_file():
+        notebooks = [path]
+    else:
+        raise UserError(f"{path} is not a folder or an .ipynb file; give the folder the lesson was written to")
+    stale_total = 0
+    for nb_path in notebooks:
+        try:
+            nb = read_notebook(nb_path)
+        except Exception as e:  # nbformat raises its own errors and JSON's for a file that is not a notebook
+            raise UserError(f"{nb_path} cannot be read as a notebook ({type(e).__name__}: {e})") from None
+        quoting = sum(1 for c in nb.cells if KEY in c.get("metadata", {}))
+        stale = stale_cells(nb)
+        stale_total += len(stale)
+        print(f"{nb_path}: {quoting - len(stale)} of {quoting} quoting cells match the code"
+              + "".join(f"\n  {line}" for line in stale))
+    return 1 if stale_total else 0
+
+
 def main(args) -> int:
     from ..files import prepare_out_dir
     from ..lesson.execute import require_nbclient
 
+    if args.verify is not None:
+        return verify(args.verify)
     if args.execute and args.exercise:
         raise UserError("--execute with --exercise would stop at the first check cell, which fails until you fill "
                         "in the exercise; use --solution --execute, or leave out --execute")

@@ -53,9 +53,11 @@ class ParamCheck:
     label: str = ""                  # the name the model's own code uses, when it is not the state-dict key
     fd_max_abs: float | None = None
     fd_max_rel: float | None = None
+    fd_tol: float | None = None      # the tolerance in the units of fd_max_rel
     fd_coords: int = 0
     fd_passed: bool | None = None
     dir_max_rel: float | None = None
+    dir_tol: float | None = None
     dir_checked: int = 0
     dir_passed: bool | None = None
 
@@ -85,10 +87,16 @@ class ParamCheck:
 
     def as_dict(self) -> dict:
         return {**self.autograd.as_dict(), "label": self.shown, "autograd_passed": self.autograd.passed,
-                "passed": self.passed, "fd_max_abs_diff": self.fd_max_abs, "fd_max_rel_diff": self.fd_max_rel,
+                "passed": self.passed, "rel_tolerance": self.autograd.rel_tolerance,
+                "fd_max_abs_diff": self.fd_max_abs, "fd_max_rel_diff": self.fd_max_rel, "fd_rel_tolerance": self.fd_tol,
                 "fd_coords": self.fd_coords, "fd_passed": self.fd_passed,
-                "directional_max_rel_diff": self.dir_max_rel, "directions_checked": self.dir_checked,
+                "directional_max_rel_diff": self.dir_max_rel, "directional_rel_tolerance": self.dir_tol,
+                "directions_checked": self.dir_checked,
                 "directional_passed": self.dir_passed, "not_checked": self.not_checked}
+
+
+def _tol(x: float | None) -> str:
+    return f"{'' if x is None else f'({x:.0e})':>8}"
 
 
 def _num(x: float | None, width: int, fmt: str = ".2e") -> str:
@@ -157,16 +165,18 @@ class GradientReport:
         """What ``mlp-compare gradcheck`` prints, and ``str(report)``: one row per parameter with the three
         opinions and its verdict, then the diagnosis (one line per finding), then ``summary()``'s one line."""
         w = max([10, *(len(r.shown) for r in self.rows)])
-        head = (f"{'parameter':<{w}} {'shape':<9} {'autograd abs':>12} {'autograd rel':>12} {'cosine':>9} "
-                f"{'fin.diff rel':>12} {'coords':>6} {'direct. rel':>11}  verdict")
+        head = (f"{'parameter':<{w}} {'shape':<9} {'autograd rel':>12} {'(tol)':>8} {'cosine':>9} "
+                f"{'fin.diff rel':>12} {'(tol)':>8} {'coords':>6} {'direct. rel':>11} {'(tol)':>8}  verdict")
         lines = [head]
         for r in self.rows:
             verdict = "ok" if r.passed else "FAIL " + ", ".join(r.failed_opinions)
             verdict += f" ({r.problem})" if r.problem else ""
             verdict += "".join(f"; {o} not checked" for o in r.not_checked)
-            lines.append(f"{r.shown:<{w}} {'x'.join(map(str, r.shape)):<9} {r.max_abs_diff:>12.2e} "
-                         f"{r.max_rel_diff:>12.2e} {r.cosine:>9.5f} {_num(r.fd_max_rel, 12)} {r.fd_coords:>6} "
-                         f"{_num(r.dir_max_rel, 11)}  {verdict}")
+            lines.append(f"{r.shown:<{w}} {'x'.join(map(str, r.shape)):<9} {r.max_rel_diff:>12.2e} "
+                         f"{_tol(r.autograd.rel_tolerance)} {r.cosine:>9.5f} {_num(r.fd_max_rel, 12)} {_tol(r.fd_tol)} "
+                         f"{r.fd_coords:>6} {_num(r.dir_max_rel, 11)} {_tol(r.dir_tol)}  {verdict}")
+        lines.append("rel: max |yours - reference| / max |reference| over what that opinion compares; a factor c "
+                     "reads |c - 1| in every column")
         lines += [f"diagnosis: {f.message}" for f in self.diagnosis]
         return "\n".join([*lines, self.summary()])
 
@@ -216,9 +226,9 @@ def check_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | None 
         row = ParamCheck(cmp, names.get(name, ""))
         if got is not None and np.shape(got) == expected.shape:  # otherwise nothing to difference against
             g64 = np.asarray(got, dtype=np.float64)
-            row.fd_max_abs, row.fd_max_rel, row.fd_coords, row.fd_passed = finite_difference_check(
+            row.fd_max_abs, row.fd_max_rel, row.fd_tol, row.fd_coords, row.fd_passed = finite_difference_check(
                 ref, X64, y64, name, g64, scales[name], fd_rtol, fd_coords(expected.shape, full, rng), loss0)
-            row.dir_max_rel, row.dir_checked, row.dir_passed = directional_check(
+            row.dir_max_rel, row.dir_tol, row.dir_checked, row.dir_passed = directional_check(
                 ref, X64, y64, name, g64, total_norm, dir_rtol, rng, loss0)
         rows.append(row)
     report = GradientReport(dtype.name, rows, float(model.loss(X, y)), loss_auto, torch_loss or model.loss_name,

@@ -21,6 +21,8 @@ import numpy as np
 import scratch
 from scratch import losses
 
+from ..agreement.tolerances import relative
+
 FULL_FD_LIMIT = 600   # networks with at most this many parameters get every coordinate checked
 FD_SAMPLES = 12       # otherwise: this many seeded coordinates per parameter
 FD_STEP = 1e-3        # h of the fourth-order stencil: truncation ~h^4, rounding ~eps |L| / h
@@ -77,48 +79,57 @@ def rounding_bound(loss: float) -> float:
     return 8 * 1.5 * np.finfo(np.float64).eps * max(abs(loss), 1.0) / FD_STEP
 
 
-def verdict(worst: float, scale: float, rtol: float, loss0: float, checked: int) -> tuple[float | None, bool | None]:
-    """``(worst / scale, passed)``, or ``(None, None)`` when no sample was checked.
+def verdict(worst: float, reference: float, scale: float, rtol: float, loss0: float, checked: int
+            ) -> tuple[float | None, float | None, bool | None]:
+    """``(worst / reference, tolerance in the same units, passed)``, or all None when no sample was checked.
 
-    Passed means within ``rtol`` of ``scale`` plus float64's rounding of L (see ``rounding_bound``).
+    ``reference`` is the largest numeric derivative compared (the relative difference's one meaning, see
+    ``compare.agreement.tolerances``); the verdict is within ``rtol`` of ``scale`` plus float64's rounding of
+    L (``rounding_bound``), shown in the units of the relative difference.
     """
     if checked == 0:
-        return None, None
-    rel = worst / scale if scale > 0 else (0.0 if worst == 0 else np.inf)
-    return rel, bool(worst <= rtol * scale + rounding_bound(loss0))
+        return None, None, None
+    allowed = rtol * scale + rounding_bound(loss0)
+    denominator = reference if reference > 0 else scale
+    rel = relative(worst, denominator)
+    tol = allowed / denominator if denominator > 0 else float("inf")
+    return rel, tol, bool(worst <= allowed)
 
 
 def finite_difference_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
                             coords: list[tuple[int, ...]], loss0: float
-                            ) -> tuple[float | None, float | None, int, bool | None]:
+                            ) -> tuple[float | None, float | None, float | None, int, bool | None]:
     """Difference quotients of the reference loss at ``coords`` against ``grad``.
 
-    Returns ``(max abs diff, max abs diff / scale, coordinates checked, passed)``; ``scale`` is the
-    parameter's largest reference gradient entry, so tiny entries are not judged by their own size.
-    The first, second and last are None when every coordinate sits on a ReLU kink.
+    Returns ``(max abs diff, relative difference, its tolerance, coordinates checked, passed)``; ``scale`` is
+    the parameter's largest reference gradient entry, so tiny entries are not judged by their own size. All
+    but the count are None when every coordinate sits on a ReLU kink.
     """
-    worst, checked = 0.0, 0
+    worst, reference, checked = 0.0, 0.0, 0
     for i in coords:
         numeric = coordinate_slope(ref, X, y, name, i)
         if numeric is not None:
             checked += 1
             worst = max(worst, abs(numeric - float(grad[i])))
-    rel, passed = verdict(worst, scale, rtol, loss0, checked)
-    return (worst if checked else None), rel, checked, passed
+            reference = max(reference, abs(numeric))
+    rel, tol, passed = verdict(worst, reference, scale, rtol, loss0, checked)
+    return (worst if checked else None), rel, tol, checked, passed
 
 
 def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
-                      rng: np.random.Generator, loss0: float) -> tuple[float | None, int, bool | None]:
+                      rng: np.random.Generator, loss0: float
+                      ) -> tuple[float | None, float | None, int, bool | None]:
     """``grad . u`` against the derivative of L along random unit directions u of one parameter.
 
-    Returns ``(max |difference| / scale, directions checked, passed)``; the first and last are None
-    when every direction crosses a ReLU kink. ``scale`` is the norm of the *whole* reference
-    gradient: a parameter whose gradient has all but vanished (deep sigmoid stacks) would otherwise
-    be judged by float64's rounding of L rather than by its gradient.
+    Returns ``(relative difference, its tolerance, directions checked, passed)``; all but the count are
+    None when every direction crosses a ReLU kink. The relative difference is over the largest derivative
+    along the directions; the verdict's ``scale`` is the norm of the *whole* reference gradient: a
+    parameter whose gradient has all but vanished (deep sigmoid stacks) would otherwise be judged by
+    float64's rounding of L rather than by its gradient.
     """
     param = ref.state_dict()[name]
     start = param.copy()
-    worst, checked = 0.0, 0
+    worst, reference, checked = 0.0, 0.0, 0
     for _ in range(DIRECTIONS):
         u = rng.standard_normal(param.shape)
         u /= np.linalg.norm(u)
@@ -130,8 +141,9 @@ def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale
         if numeric is not None:
             checked += 1
             worst = max(worst, abs(numeric - float(np.sum(grad * u))))
-    rel, passed = verdict(worst, scale, rtol, loss0, checked)
-    return rel, checked, passed
+            reference = max(reference, abs(numeric))
+    rel, tol, passed = verdict(worst, reference, scale, rtol, loss0, checked)
+    return rel, tol, checked, passed
 
 
 def fd_coords(shape: tuple[int, ...], full: bool, rng: np.random.Generator) -> list[tuple[int, ...]]:

@@ -50,9 +50,10 @@ def scaled_by_batch(learner, batches: list[tuple[np.ndarray, np.ndarray]]) -> Fi
         found = [(len(y), _factor(learner, X, y)) for X, y in batches]
     except (LearnerRaised, BadReturn):
         return None
-    if any(f is None or f == 1.0 for _, f in found):
+    factors = [(size, f) for size, f in found if f is not None and f != 1.0]
+    if len(factors) != len(found):
         return None
-    constants = [size / f for size, f in found]   # a gradient divided by n instead of B is B / n of the true one
+    constants = [size / f for size, f in factors]   # a gradient divided by n instead of B is B / n of the true one
     n = round(constants[0])
     if n < 1 or not all(abs(c - n) <= 1e-6 * n for c in constants):
         return None

@@ -102,7 +102,7 @@ class CheckReport:
                              f"{c.max_abs_diff:>9.2g} {c.max_rel_diff:>9.2g}")
         if self.gradient_check is not None:
             # the gradient report's own diagnosis lines are among the findings below
-            table = self.gradient_check.table().splitlines()[:1 + len(self.gradient_check.rows)]
+            table = self.gradient_check.table().splitlines()[:2 + len(self.gradient_check.rows)]
             lines += ["", "gradients (autograd, finite differences, directional derivatives):"]
             lines += ["  " + line for line in table]
         if self.findings:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -137,7 +138,8 @@ def train_lockstep(learner, data: Dataset, epochs: int, batch_size: int, lr: flo
 
 def _agreement(learner, data: Dataset, result: TrainingResult, start: dict[str, np.ndarray], gaps: list[float],
                scales: list[float], seed: int) -> Agreement:
-    words = dict(lr=result.lr, batch_size=result.batch_size, steps_per_epoch=result.steps_per_epoch)
+    words: dict[str, Any] = dict(lr=result.lr, batch_size=result.batch_size,
+                                 steps_per_epoch=result.steps_per_epoch)
     if within_floor(gaps, scales, learner.dtype):
         return agreed_within_floor(result.largest_gap, learner.dtype, steps=len(gaps), **words)
     envelope = envelope_steps(learner.sizes, learner.activation, learner.loss_name, learner.dtype, start,

@@ -46,4 +46,7 @@ def reading_differences(dtype: str) -> Note:
     tiny = "1e-16" if np.dtype(dtype) == np.float64 else "1e-7"
     return Note(f"How to read {tiny}: {dtype}'s last bit is {eps:.2g} of the value (`np.finfo({dtype}).eps`), so a "
                 f"difference of {tiny} is rounding, the two sides computing the same numbers in another order. A real "
-                f"mistake is off by far more: 1e-3 and up, often a whole factor (2, 10, the batch size).")
+                f"mistake is off by far more: 1e-3 and up, often a whole factor (2, 10, the batch size). Every "
+                f"\"rel\" column means max |manual − reference| / max |reference| over what that opinion compares "
+                f"(entries, sampled coordinates, random directions), so a factor c reads |c − 1| in each; the "
+                f"tolerance in brackets is in the same units.")

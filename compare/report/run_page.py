@@ -53,12 +53,20 @@ def summarise_test_set(y_test: np.ndarray, preds: dict[str, np.ndarray], num_cla
 
 # --- the report's sections --------------------------------------------------------------------
 
+def _tolerance(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0e}"
+
+
+def _within(x: float | None) -> str:
+    return "" if x is None else f" ({_tolerance(x)})"
+
+
 def gradient_table(gc: dict) -> Table:
     """One row per parameter, with the numeric opinions when the check has them ("not checked": no sample)."""
     three = bool(gc["params"]) and "fd_max_rel_diff" in gc["params"][0]
-    header = ["parameter", "shape", "autograd max abs diff", "autograd max rel diff", "cosine"]
+    header = ["parameter", "shape", "autograd max abs diff", "autograd rel (tolerance)", "cosine"]
     if three:
-        header += ["finite diff. max rel diff (coords)", "directional max rel diff"]
+        header += ["finite diff. rel (tolerance; coords)", "directional rel (tolerance)"]
     rows = []
     for r in gc["params"]:
         verdict = ["ok"] if r["passed"] else ["**FAIL**", ", ".join(name for name, key in (
@@ -67,11 +75,12 @@ def gradient_table(gc: dict) -> Table:
         verdict += [f"({r['problem']})"] * bool(r.get("problem")) + \
             [f"({' and '.join(r.get('not_checked', []))} not checked)"] * bool(r.get("not_checked"))
         row = [f"`{r.get('label', r['name'])}`", "×".join(map(str, r["shape"])), _fmt(r["max_abs_diff"]),
-               _fmt(r["max_rel_diff"]), f"{r['cosine']:.12f}"]
+               f"{_fmt(r['max_rel_diff'])}{_within(r.get('rel_tolerance'))}", f"{r['cosine']:.12f}"]
         if three:
             fd, d = r["fd_max_rel_diff"], r["directional_max_rel_diff"]
-            row += ["not checked" if fd is None else f"{_fmt(fd)} ({r['fd_coords']})",
-                    "not checked" if d is None else _fmt(d)]
+            row += ["not checked" if fd is None else f"{_fmt(fd)} ({_tolerance(r.get('fd_rel_tolerance'))}; "
+                                                     f"{r['fd_coords']})",
+                    "not checked" if d is None else f"{_fmt(d)}{_within(r.get('directional_rel_tolerance'))}"]
         rows.append(row + [" ".join(v for v in verdict if v)])
     return Table(header + ["verdict"], rows, align="ll" + "r" * (len(header) - 2) + "l")
 

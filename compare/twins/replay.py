@@ -12,6 +12,7 @@ Lesson: the training loop, twice, and the question every side-by-side comparison
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ def training_agreement(make: Callable[[], Twins], data: Dataset, result: Lockste
     steps = result.epochs_done * steps_per_epoch
     dtype = data.X_train.dtype
     twins = make()
-    words = dict(lr=twins.lr, batch_size=batch_size, steps_per_epoch=steps_per_epoch)
+    words: dict[str, Any] = dict(lr=twins.lr, batch_size=batch_size, steps_per_epoch=steps_per_epoch)
     if within_floor(result.max_weight_diff, result.weight_scale, dtype):
         return agreed_within_floor(max(result.max_weight_diff, default=0.0), dtype, steps=steps, **words)
     start = {k: v.copy() for k, v in twins.scratch.state_dict().items()}
