@@ -73,3 +73,18 @@ def test_a_constant_factor_reads_the_same_in_every_column(mnist5k):
     table = report.gradient_check.table()
     assert "a factor c reads |c - 1| in every column" in table
     assert table.splitlines()[0].count("(tol)") == 3
+
+
+def test_one_verdict_every_finding_fails_the_check_it_came_from(mnist5k):
+    """``passed`` reads the stages alone: no finding or exception of theirs may leave every check ok."""
+    seen = 0
+    for path in sorted(LEARNERS.glob("*.py")):
+        try:
+            report = check(path.name, mnist5k)
+        except CannotCheck:
+            continue
+        seen += 1
+        if report.findings or report.raised:
+            assert any(s.status == "FAIL" for s in report.stages) and not report.passed, report.table()
+        assert report.exit_code == (0 if report.passed else 1)
+    assert seen >= 25

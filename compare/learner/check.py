@@ -77,6 +77,7 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
         subj = subject(obj, file, (FEATURES, HIDDEN, CLASSES), seed, dtype)
     except LearnerRaised as e:  # their constructor raised: their bug, one line
         report.raised = str(e)
+        report.stage("forward", "FAIL", f"the class could not be built: {e}")
         report.skip_rest("not reached: the class could not be built")
         return report
     first = subj.make()
