@@ -123,9 +123,13 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
             gradient_check = _check_gradients(config, data, twins)
         with phase("lockstep training"):
             result, stopped = _train(config, data, twins, tdata, progress)
-        if result.epochs_done and (stopped is None or stopped.reason == "interrupted"):
+        if result.epochs_done and stopped is None:
             with phase("agreement"):
-                agreement = training_agreement(build, data, result, config.batch_size, config.seed)
+                try:
+                    agreement = training_agreement(build, data, result, config.batch_size, config.seed, config.lr)
+                except KeyboardInterrupt:   # what finished is kept, as after Ctrl-C in training
+                    stopped = TrainingStopped("interrupted", result, f"interrupted while judging the agreement of "
+                                              f"{result.epochs_done} finished epochs")
         if stopped is None:
             with phase("test set"):
                 preds = predict_test_set(twins, data, tdata)

@@ -104,6 +104,7 @@ def test_run_where_training_amplifies_rounding_exits_0_saying_how_far_it_compare
     assert code == 0 and a["passed"] and a["chaotic_from"] is not None, a
     assert 0 < a["compared_through"] < a["steps"] and "amplifies rounding" in a["summary"]
     assert max(m["max_weight_diff"]) > 0.1   # the twins really did end far apart
+    assert a["note"] == ""   # the step-by-step replay repeated the run's own gaps exactly
 
 
 # --- mlp-compare check ----------------------------------------------------------------------------------
@@ -124,6 +125,22 @@ def test_the_lessons_class_passes_at_lr_2_batch_10(mnist5k):
     report = check_backprop(NeuralNetMLP, data=mnist5k, epochs=1, lr=2.0, batch_size=10)
     assert report.passed, report.table()
     assert report.training.agreement.chaotic_from is not None
+
+
+# correct twins must never be blamed, whatever the network, the dtype or the thread count
+RUNS = [("tanh", "cross_entropy", "float64", 3.0, 32, 7), ("tanh", "cross_entropy", "float32", 3.0, 10, 1),
+        ("tanh", "cross_entropy", "float64", 3.0, 32, 1), ("relu", "mse", "float64", 3.0, 10, 7),
+        ("relu", "cross_entropy", "float32", 0.5, 10, 1), ("sigmoid", "cross_entropy", "float64", 3.0, 32, 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("activation", "loss", "dtype", "lr", "batch", "seed"), RUNS,
+                         ids=["-".join(map(str, r)) for r in RUNS])
+def test_no_false_parting_for_correct_twins(tmp_path, activation, loss, dtype, lr, batch, seed, threads):
+    m, code = run(tmp_path, epochs=2, activation=activation, loss=loss, dtype=dtype, lr=lr, batch_size=batch,
+                  seed=seed, threads=threads)
+    assert code == 0 and m["agreement"]["passed"], m["agreement"]["summary"]
 
 
 # a correct class must never be blamed, wherever training takes it

@@ -88,3 +88,23 @@ def test_one_verdict_every_finding_fails_the_check_it_came_from(mnist5k):
             assert any(s.status == "FAIL" for s in report.stages) and not report.passed, report.table()
         assert report.exit_code == (0 if report.passed else 1)
     assert seen >= 25
+
+
+def test_code_that_refuses_a_second_call_is_not_blamed_on_the_batch_size(mnist5k):
+    report = check("raises_on_second_call.py", mnist5k)
+    assert not report.passed and "backward may be called once per forward" in (report.raised or ""), report.table()
+    assert not [f for f in report.findings if f.kind == "batch-constant"], report.table()
+
+
+def test_a_property_that_returns_a_copy_is_named_for_losing_writes(mnist5k):
+    with pytest.raises(CannotCheck, match=r"weight_h returns a new copy every time it is read, so writing into it "
+                                          r"changes nothing"):
+        check("property_copy.py", mnist5k)
+
+
+def test_where_training_parts_the_checks_rerun_at_those_weights_name_the_forward(mnist5k):
+    """A sigmoid clipped at +-14 is right until a unit saturates, which only training reaches."""
+    report = check("clipped_sigmoid.py", mnist5k, epochs=1, lr=2.0, batch_size=10)
+    assert [s.status for s in report.stages] == ["ok", "ok", "ok", "ok", "FAIL"], report.table()
+    parted = next(f for f in report.findings if f.kind == "training-parted")
+    assert "at the weights just before it, on that step's batch, the checks fail: a_h differs" in parted.message

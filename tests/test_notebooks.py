@@ -75,6 +75,7 @@ def test_a_written_lesson_notebook_verifies_against_the_code(tmp_path, capsys):
     capsys.readouterr()
     assert main(["lesson", "--verify", str(tmp_path / "les")]) == 0
     assert f"{len(quoted)} of {len(quoted)} quoting cells match the code" in capsys.readouterr().out
+    assert main(["lesson", "--verify", str(tmp_path / "les"), "--execute"]) == 2   # it writes nothing
 
 
 def test_verify_names_the_cell_whose_source_changed_after_the_notebook_was_written(tmp_path):

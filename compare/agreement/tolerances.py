@@ -52,12 +52,12 @@ class Comparison:
     atol: float
     passed: bool
     problem: str = ""  # set when shapes or dtypes differ
+    scale: float = 0.0  # max |reference|: what the relative difference is relative to
 
     @property
     def rel_tolerance(self) -> float:
         """The tolerance in the units of ``max_rel_diff``: ``rtol + atol / max|reference|``."""
-        scale = self.max_abs_diff / self.max_rel_diff if self.max_rel_diff not in (0.0, float("inf")) else 0.0
-        return self.rtol + (self.atol / scale if scale > 0 else 0.0)
+        return self.rtol + (self.atol / self.scale if self.scale > 0 else 0.0)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "max_abs_diff": self.max_abs_diff,
@@ -111,4 +111,5 @@ def compare_arrays(name: str, actual, expected, kind: str = "gradient", dtype=No
     scale = float(np.max(np.abs(e)))
     max_rel = relative(max_abs, scale)
     passed = bool(np.isfinite(max_abs) and max_abs <= atol + rtol * scale)
-    return Comparison(name, tuple(e.shape), max_abs, max_rel, cosine_similarity(a, e), rtol, atol, passed)
+    return Comparison(name, tuple(e.shape), max_abs, max_rel, cosine_similarity(a, e), rtol, atol, passed,
+                      scale=scale)

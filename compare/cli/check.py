@@ -86,20 +86,43 @@ def gibibytes(text: str) -> float:
 
 
 def main(args) -> int:
-    import numpy as np
-
-    from ..data.load import load_dataset
-    from ..files import check_file_target, prepare_out_dir, write_json
-    from ..learner import CannotCheck, check_backprop, load_target
-    from ..report.check_files import write_report
+    from ..files import check_file_target
+    from ..learner.load import is_path, split_target
 
     check_file_target(args.json)
     if Path(args.target).is_dir():
         return check_folder(args)
+    source, _ = split_target(args.target)
+    if not is_path(source):   # an importable module: imported here, as pytest would
+        from ..learner import load_target
+
+        return _check(args, lambda: load_target(args.target), in_worker=False)
+    from ..learner.load import load_in_worker, submission_of
+    from ..worker.client import Worker
+
+    file = Path(source)
+    with Worker(submission_of(file) if file.is_file() else file, timeout=args.timeout,
+                memory_gib=args.memory_limit) as worker:
+        return _check(args, lambda: load_in_worker(worker, args.target), in_worker=True)
+
+
+def _check(args, load, in_worker: bool) -> int:
+    """Load the class with ``load()``, run every check, write the report; the exit code."""
+    import numpy as np
+
+    from ..data.load import load_dataset
+    from ..files import prepare_out_dir, write_json
+    from ..learner import CannotCheck, check_backprop
+    from ..report.check_files import write_report
+    from ..worker.client import WorkerDied
+
     try:
-        target = load_target(args.target)
+        target = load()
     except CannotCheck as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except WorkerDied as e:   # it ended or hung while its file was loading: it cannot be loaded
+        print(f"{PROG}: error: {args.target}: the file cannot be loaded: {e}{_tail(e)}", file=sys.stderr)
         return 2
     out = getattr(args, "out", None) or Path("runs") / time.strftime("check-%Y%m%d-%H%M%S")
     created = not out.exists()
@@ -108,6 +131,11 @@ def main(args) -> int:
         data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, dtype=args.dtype, data=data)
+    except WorkerDied as e:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        print(f"{PROG}: {e.kind}: {args.target}: {e}{_tail(e)}", file=sys.stderr)
+        return 1
     except BaseException as e:
         if created and not any(out.iterdir()):  # nothing written yet: leave no trace
             out.rmdir()
@@ -121,6 +149,12 @@ def main(args) -> int:
     print(report.table())
     print(f"wrote {out}/report.html: open it in a browser")
     return report.exit_code
+
+
+def _tail(e) -> str:
+    """The last lines the worker printed, indented, when it printed anything."""
+    lines = [line for line in e.tail.splitlines() if line.strip()][-5:]
+    return "".join(f"\n  | {line}" for line in lines)
 
 
 def check_folder(args) -> int:

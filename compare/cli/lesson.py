@@ -72,6 +72,8 @@ def main(args) -> int:
     from ..lesson.execute import require_nbclient
 
     if args.verify is not None:
+        if args.execute or args.out is not None:
+            raise UserError("--verify reads notebooks and writes nothing: leave out --execute and --out")
         return verify(args.verify)
     if args.execute and args.exercise:
         raise UserError("--execute with --exercise would stop at the first check cell, which fails until you fill "

@@ -16,11 +16,14 @@ import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..worker.remote import RemoteClass, RemoteInstance
 from .blame import CannotCheck, call
 from .book import PARAMS, BookLearner, layout_of
+from .handles import attribute_names, class_name_of, read
 from .project import CONTRACT, ProjectLearner
 
 Learner = BookLearner | ProjectLearner
@@ -63,7 +66,7 @@ def constructor_calls(sig: inspect.Signature, sizes: tuple[int, int, int], seed:
     return fits
 
 
-def construct(cls: type, file: str | None, sizes: tuple[int, int, int], seed: int, dtype):
+def construct(cls: Any, file: str | None, sizes: tuple[int, int, int], seed: int, dtype):
     """``cls`` built the book's way (or the contract's), or ``CannotCheck`` quoting both signatures."""
     try:
         sig = inspect.signature(cls)
@@ -82,17 +85,17 @@ def construct(cls: type, file: str | None, sizes: tuple[int, int, int], seed: in
 
 def describe(obj) -> str:
     """What ``obj`` has, for an error: its arrays with their shapes, then its public methods."""
-    arrays = [f"{k} {tuple(v.shape)}" for k, v in vars(obj).items() if isinstance(v, np.ndarray)] \
-        if hasattr(obj, "__dict__") else []
-    others = [k for k, v in (vars(obj).items() if hasattr(obj, "__dict__") else ())
-              if not isinstance(v, np.ndarray) and not k.startswith("_")]
-    methods = [f"{k}()" for k, v in inspect.getmembers(type(obj), callable) if not k.startswith("_")]
-    return ", ".join(arrays + others + methods) or "nothing public"
+    names = attribute_names(obj)
+    arrays = [f"{k} {shape}" for k, shape in names.items() if shape is not None]
+    others = [k for k, shape in names.items() if shape is None]
+    public = (obj.description["public_methods"] if isinstance(obj, RemoteInstance) else
+              [k for k, v in inspect.getmembers(type(obj), callable) if not k.startswith("_")])
+    return ", ".join(arrays + others + [f"{k}()" for k in public]) or "nothing public"
 
 
 def recognise(obj, file: str | None, dtype, features: int, classes: int) -> Learner:
     """Wrap ``obj`` in the adapter its attributes call for, or ``CannotCheck`` saying what it has."""
-    name = type(obj).__name__
+    name = class_name_of(obj)
     if all(hasattr(obj, a) for a in PARAMS.values()):
         return _book(obj, file, dtype, features, classes)
     if all(hasattr(obj, a) for a in CONTRACT):
@@ -106,8 +109,8 @@ def recognise(obj, file: str | None, dtype, features: int, classes: int) -> Lear
 
 
 def _book(obj, file, dtype, features: int, classes: int) -> BookLearner:
-    name = type(obj).__name__
-    arrays = {a: getattr(obj, a) for a in PARAMS.values()}
+    name = class_name_of(obj)
+    arrays = {a: read(obj, a)[0] for a in PARAMS.values()}
     for a, v in arrays.items():
         if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiu":
             raise CannotCheck(f"{name}.{a} is a {type(v).__name__}; expected a NumPy float array (as the book "
@@ -141,7 +144,7 @@ def _book(obj, file, dtype, features: int, classes: int) -> BookLearner:
 def subject(obj, file: str | None, sizes: tuple[int, int, int], seed: int, dtype) -> Subject:
     """The ``Subject`` for a class (built the book's way for each check) or an instance (deep-copied)."""
     features, _, classes = sizes
-    if inspect.isclass(obj):
+    if inspect.isclass(obj) or isinstance(obj, RemoteClass):
         def make() -> Learner:
             return recognise(construct(obj, file, sizes, seed, dtype), file, dtype, features, classes)
         name = obj.__name__
@@ -149,11 +152,11 @@ def subject(obj, file: str | None, sizes: tuple[int, int, int], seed: int, dtype
         try:
             original = copy.deepcopy(obj)
         except Exception as e:  # an attribute that cannot be copied: say which kind
-            raise CannotCheck(f"cannot copy your {type(obj).__name__} instance ({type(e).__name__}: {e}); pass "
+            raise CannotCheck(f"cannot copy your {class_name_of(obj)} instance ({type(e).__name__}: {e}); pass "
                               f"the class instead") from None
 
         def make() -> Learner:
             return recognise(copy.deepcopy(original), file, dtype, features, classes)
-        name = type(obj).__name__
+        name = class_name_of(obj)
     make()  # fail now, in one line, before any data is loaded
     return Subject(name, file, make)

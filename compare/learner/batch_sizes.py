@@ -63,14 +63,20 @@ def scaled_by_batch(learner, batches: list[tuple[np.ndarray, np.ndarray]]) -> Fi
                    list(learner.param_names.values()))
 
 
-def raises_off_size(learner, error: LearnerRaised, at: int, X_train: np.ndarray, y_train: np.ndarray,
-                    training_batch: int) -> Finding | None:
-    """A finding when the learner's code raised at the checked size ``at`` but runs at the training size."""
-    X, y = X_train[:training_batch], y_train[:training_batch]
+def raises_off_size(make, error: LearnerRaised, X: np.ndarray, y: np.ndarray, X_train: np.ndarray,
+                    y_train: np.ndarray, training_batch: int) -> Finding | None:
+    """A finding when the learner's code raised at the checked size ``len(y)`` because of the batch size: a
+    fresh instance (``make()``) raises there on its first call too, and another runs at the training size."""
     try:
-        learner.gradients(X, y)
+        make().gradients(X, y)
+    except (LearnerRaised, BadReturn):
+        pass
+    else:
+        return None   # it raised for another reason (a second call, state kept between calls)
+    try:
+        make().gradients(X_train[:training_batch], y_train[:training_batch])
     except (LearnerRaised, BadReturn):
         return None
-    return Finding("batch-constant", f"{error} at batch {at}, but runs at batch {training_batch}: {CONSTANT} (an "
-                   f"array shaped with {training_batch} rows, or a division by {training_batch}, works only at a "
-                   f"batch of {training_batch})", [])
+    return Finding("batch-constant", f"{error} at batch {len(y)}, but runs at batch {training_batch}: {CONSTANT} "
+                   f"(an array shaped with {training_batch} rows, or a division by {training_batch}, works only at "
+                   f"a batch of {training_batch})", [])

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..worker.client import TheirError, WorkerDied
 
 OURS = tuple(str(Path(__file__).resolve().parents[2] / pkg) + os.sep for pkg in ("compare", "scratch", "torch_impl"))
 
@@ -35,8 +36,12 @@ class LearnerRaised(Exception):
 
     def __init__(self, method: str, error: BaseException, where: str):
         self.method, self.error, self.where = method, error, where
-        text = " ".join(str(error).split()) or "(no message)"  # one line, whatever the message holds
-        super().__init__(f"your {method} raised {type(error).__name__}: {text}" + (f" ({where})" if where else ""))
+        if isinstance(error, TheirError):   # raised in a worker: its type and message came as text
+            kind, text = error.type, error.message
+        else:
+            kind, text = type(error).__name__, str(error)
+        text = " ".join(text.split()) or "(no message)"  # one line, whatever the message holds
+        super().__init__(f"your {method} raised {kind}: {text}" + (f" ({where})" if where else ""))
 
 
 def shown(path) -> str:
@@ -74,6 +79,11 @@ def call(their_file: str | None, method: str, fn, *args, **kwargs):
     try:
         with np.errstate(over="ignore", under="ignore"):
             return fn(*args, **kwargs)
+    except WorkerDied:   # the process running their code ended: not one method's exception
+        raise
+    except TheirError as e:   # from a worker: the line is in the copy of their file, named as the original
+        line = e.where.rpartition(":")[2]
+        raise LearnerRaised(method, e, f"{shown(their_file)}:{line}" if their_file and line else e.where) from None
     # Anything their code raises is their bug, in one line; sys.exit() too, which must never end the
     # check with its own exit code (sys.exit(0) would read as a pass).
     except (Exception, SystemExit) as e:

@@ -21,6 +21,7 @@ import numpy as np
 from scratch.losses import mse_value
 
 from .blame import CannotCheck, call
+from .handles import class_name_of, is_remote, method_source, read, write
 from .returns import as_array, as_tuple, check_order
 
 PARAMS = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
@@ -30,13 +31,16 @@ DEFAULT_OUTPUT_NAMES = ("a_h", "a_out")
 
 
 def returned_names(fn, n: int, default: tuple[str, ...]) -> tuple[str, ...]:
-    """The variable names of ``fn``'s last ``return a, b, ...`` of ``n`` plain names, read from its source.
+    """The variable names of ``fn``'s last ``return a, b, ...`` of ``n`` plain names, read from its source
+    (``fn`` a function, or its AST read from the learner's file).
 
     So a table can say ``d_loss__dw_out`` where the learner wrote ``d_loss__dw_out``; ``default`` when the
     source cannot be read or returns expressions.
     """
+    if fn is None:
+        return default
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        tree = fn if isinstance(fn, ast.AST) else ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
         return default
     for node in reversed([r for r in ast.walk(tree) if isinstance(r, ast.Return)]):
@@ -71,23 +75,28 @@ class BookLearner:
     def __init__(self, obj, file: str | None, dtype, layout: dict[str, str], sizes: tuple[int, int, int]):
         self.obj, self.file, self.dtype = obj, file, np.dtype(dtype)
         self.layout, self.sizes = layout, sizes
+        self.shapes = {}
         for name in PARAMS.values():  # the learner's code runs in the check's dtype, on their own attributes
-            value = getattr(obj, name)
+            value = read(obj, name)[0]
             if value.dtype != self.dtype:
                 try:
                     setattr(obj, name, value.astype(self.dtype))
                 except AttributeError:  # a property without a setter
-                    raise CannotCheck(f"{type(obj).__name__}.{name} cannot be set, so it cannot be cast to "
+                    raise CannotCheck(f"{class_name_of(obj)}.{name} cannot be set, so it cannot be cast to "
                                       f"{self.dtype}; give the property a setter") from None
-        self.shapes = {name: getattr(obj, name).shape for name in PARAMS.values()}
+            self.shapes[name] = value.shape
+            _writes_stick(obj, name)
         self.param_names = dict(PARAMS)
-        cls = type(obj)
-        self.output_labels = dict(zip(("a_h", "a_out"), returned_names(cls.forward, 2, DEFAULT_OUTPUT_NAMES)))
-        self.gradient_labels = dict(zip(RETURN_ORDER, returned_names(cls.backward, 4, DEFAULT_GRADIENT_NAMES)))
+        if is_remote(obj):   # its methods' source is read from the file, never from the worker
+            forward, backward = (method_source(file, class_name_of(obj), m) for m in ("forward", "backward"))
+        else:
+            forward, backward = type(obj).forward, type(obj).backward
+        self.output_labels = dict(zip(("a_h", "a_out"), returned_names(forward, 2, DEFAULT_OUTPUT_NAMES)))
+        self.gradient_labels = dict(zip(RETURN_ORDER, returned_names(backward, 4, DEFAULT_GRADIENT_NAMES)))
 
     @property
     def class_name(self) -> str:
-        return type(self.obj).__name__
+        return class_name_of(self.obj)
 
     @property
     def storage(self) -> str:
@@ -98,20 +107,22 @@ class BookLearner:
     # --- the learner's arrays -----------------------------------------------------------------
 
     def params(self) -> dict[str, np.ndarray]:
-        """``{learner's name: their live array}``, as they store it."""
-        return {name: getattr(self.obj, name) for name in PARAMS.values()}
+        """``{learner's name: their array}``, as they store it (live here, a copy from a worker)."""
+        return {name: read(self.obj, name)[0] for name in PARAMS.values()}
 
     def orient(self, key: str, array: np.ndarray) -> np.ndarray:
         """An array in the twin's layout for ``key``, turned into the learner's layout (and back: it is a transpose)."""
         return array.T if self.layout[PARAMS[key]] == "in_out" else array
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Their live arrays under ``nn.Sequential``'s keys, (out, in): a transposed view where stored (in, out)."""
-        return {key: self.orient(key, getattr(self.obj, name)) for key, name in PARAMS.items()}
+        """Their arrays under ``nn.Sequential``'s keys, (out, in): a transposed view where stored (in, out).
+        To read: write through ``load_state_dict``."""
+        return {key: self.orient(key, read(self.obj, name)[0]) for key, name in PARAMS.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        for key, target in self.state_dict().items():
-            target[...] = state[key]
+        """Copy ``state`` (twin's keys and layout) into their own arrays."""
+        for key, name in PARAMS.items():
+            write(self.obj, name, self.orient(key, np.asarray(state[key])))
 
     # --- their forward and backward, checked on the way out -----------------------------------
 
@@ -164,36 +175,48 @@ class BookLearner:
         outputs = self.forward(X)
         grads = self.backward(X, outputs, y)
         for key, name in PARAMS.items():
-            param = getattr(self.obj, name)
-            param -= lr * self.orient(key, grads[key])
+            write(self.obj, name, read(self.obj, name)[0] - lr * self.orient(key, grads[key]))
         return squared_error(outputs["a_out"], y)
 
     # --- snapshots, so one buggy call cannot spoil the next check -----------------------------
 
-    def snapshot(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        return {name: (a, a.copy()) for name, a in self.params().items()}
+    def snapshot(self) -> dict[str, tuple[object, tuple, np.ndarray]]:
+        """``{name: (their array, its token, a copy of its values)}``; the array itself only here, not from a worker."""
+        saved = {}
+        for name in PARAMS.values():
+            value, tok = read(self.obj, name)
+            saved[name] = (None if is_remote(self.obj) else value, tok, np.array(value, copy=True))
+        return saved
 
-    def restore(self, saved: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    def tokens(self) -> dict[str, tuple]:
+        return {name: read(self.obj, name)[1] for name in PARAMS.values()}
+
+    def restore(self, saved: dict[str, tuple[object, tuple, np.ndarray]]) -> None:
         """Their original arrays, with their original values, back on their attributes."""
-        for name, (array, values) in saved.items():
-            array[...] = values
-            if not same_array(getattr(self.obj, name), array):  # their code rebound it
+        for name, (array, tok, values) in saved.items():
+            if read(self.obj, name)[1] != tok:  # their code rebound it
                 try:
-                    setattr(self.obj, name, array)
+                    setattr(self.obj, name, values.copy() if array is None else array)
                 except AttributeError:  # a property without a setter, over an array their code replaced
-                    raise CannotCheck(f"{type(self.obj).__name__}.{name} is a property without a setter, and your "
+                    raise CannotCheck(f"{class_name_of(self.obj)}.{name} is a property without a setter, and your "
                                       f"code replaced the array behind it, so the check cannot put your weights "
                                       f"back between checks: update that array in place, or give the property a "
                                       f"setter") from None
+            write(self.obj, name, values)
 
 
-def same_array(a, b: np.ndarray) -> bool:
-    """``a`` is ``b``, or a view of the same memory with the same layout: a property that returns a fresh
-    view (``weight_h = property(lambda self: self._w.T)``) hands out a new object on every read."""
-    if a is b:
-        return True
-    return (isinstance(a, np.ndarray) and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
-            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+def _writes_stick(obj, name: str) -> None:
+    """``CannotCheck`` when writing into ``obj.<name>`` changes nothing: a property that returns a copy."""
+    before = read(obj, name)[0]
+    probe = np.array(before, copy=True)
+    probe.flat[0] = probe.flat[0] + 1 if probe.size else 0
+    write(obj, name, probe)
+    stuck = read(obj, name)[0]
+    write(obj, name, before)
+    if probe.size and not np.array_equal(stuck, probe):
+        raise CannotCheck(f"{class_name_of(obj)}.{name} returns a new copy every time it is read, so writing into "
+                          f"it changes nothing (your own model.{name} -= learning_rate * grad is lost too): return "
+                          f"the array itself, or a view of it")
 
 
 def squared_error(a_out: np.ndarray, y: np.ndarray) -> float:

@@ -26,6 +26,7 @@ from .adapt import subject
 from .batch_sizes import check_sizes, raises_off_size, scaled_by_batch
 from .blame import LearnerRaised, shown
 from .contract import check_forward, check_gradient_opinions, check_intermediates
+from .handles import class_name_of, is_remote
 from .purity import check_purity
 from .result import CheckReport
 from .returns import BadReturn
@@ -71,7 +72,7 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0 (0 skips training), got {epochs}")
     file = file or _source_file(obj)
-    name = obj.__name__ if inspect.isclass(obj) else type(obj).__name__
+    name = obj.__name__ if inspect.isclass(obj) or is_remote(obj) else class_name_of(obj)
     report = CheckReport(name, shown(file) if file else None, dtype=dtype.name, seed=seed)
     try:
         subj = subject(obj, file, (FEATURES, HIDDEN, CLASSES), seed, dtype)
@@ -159,7 +160,8 @@ def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.nd
         _training(report, subj, data, **training)
     except LearnerRaised as e:
         report.raised = str(e)
-        off = None if current == "training" else raises_off_size(subj.make(), e, size, data.X_train, data.y_train,
+        Xc, yc = (X, y) if size == len(y) else (X2, y2)
+        off = None if current == "training" else raises_off_size(make, e, Xc, yc, data.X_train, data.y_train,
                                                                    training["batch_size"])
         if off is not None:
             report.findings.append(off)
@@ -223,10 +225,12 @@ def blame_parting(subj, data: Dataset, result: TrainingResult, seed: int) -> Fin
     if findings:
         return Finding("training-parted", f"{head}; at the weights just before it, on that step's batch, the checks "
                        f"fail: {findings[0].message}", findings[0].params)
-    return _finding("training-parted", f"{head}; at the weights just before it, on that step's batch, your forward "
-                    f"and gradients agree with the twin's, so what differs is the step itself: each parameter must "
-                    f"move by exactly -learning_rate x its gradient, and nothing may carry over from one call to the "
-                    f"next (a counter, a cached value, weights changed inside forward or backward)")
+    widest = result.widest[k - 1]
+    return Finding("training-parted", f"{head} ({widest} the furthest); at the weights just before it, on that "
+                   f"step's batch, your forward and gradients agree with the twin's, so what differs is the step "
+                   f"itself: each parameter must move by exactly -learning_rate x its gradient, and nothing may "
+                   f"carry over from one call to the next (a counter, a cached value, weights changed inside "
+                   f"forward or backward)", [widest])
 
 
 def _other_size(learner, X: np.ndarray, y: np.ndarray) -> Finding | None:

@@ -161,3 +161,62 @@ def _source_file(cls: type) -> str | None:
         return inspect.getsourcefile(cls)
     except TypeError:  # a built-in or a class made at run time
         return None
+
+
+def package_of(path: Path) -> tuple[Path, list[str]]:
+    """``(the folder above its top package, dotted parts)`` for a file; parts is just its stem outside a package."""
+    path = path.resolve()
+    parts, folder = [path.stem], path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, parts
+
+
+def submission_of(path: Path) -> Path:
+    """What a worker for the file ``path`` gets a copy of: the file, or the whole package it lives in."""
+    root, parts = package_of(path)
+    return root / parts[0] if len(parts) > 1 else path
+
+
+def load_in_worker(worker, text: str) -> Target:
+    """The class named by ``PATH.py[:NAME]``, loaded in ``worker`` (a started ``compare.worker.client.Worker``
+    for that file): a ``Target`` whose ``cls`` is a ``RemoteClass``. The same one-line ``CannotCheck`` as
+    ``load_target`` for everything that keeps the file from loading."""
+    from ..worker.client import TheirError
+    from ..worker.remote import load_class
+
+    source, name = split_target(text)
+    path = Path(source)
+    if not path.is_file():
+        raise CannotCheck(f"{path}: no such file; pass the path of the .py file that holds your class")
+    if path.suffix != ".py":
+        raise CannotCheck(f"{path}: expected a Python file ending in .py")
+    where = shown(path)
+    root, parts = package_of(path)
+    inside = "/".join([*parts[:-1], path.name]) if len(parts) > 1 else None
+    try:
+        cls, found = load_class(worker, path, name, inside, ".".join(parts) if len(parts) > 1 else None)
+    except TheirError as e:
+        if e.syntax is not None:
+            raise CannotCheck(f"{where}:{e.syntax[1]}: {e.type}: {e.syntax[0]}; fix it, then check again") from None
+        line = e.where.rpartition(":")[2]
+        verb = "an import failed" if e.is_import else "running it raised"
+        raise CannotCheck(f"{where}{':' + line if line else ''}: loading {where}: {verb}: {e.type}: {e.message}") \
+            from None
+    if cls is not None:
+        return Target(cls, str(path))  # type: ignore[arg-type]  # a RemoteClass stands for the class
+    classes = found["classes"]
+    if name is not None:
+        if found["named"] == "absent":
+            listed = ", ".join(found["classes"]) or "no class with forward and backward"
+            raise CannotCheck(f"{where} has no {name!r}; found: {listed}")
+        raise CannotCheck(f"{where}:{name} is a {found['named']}, expected a class (or pass an instance to "
+                          f"compare.check_backprop)")
+    if not classes:
+        defined = found["defined"]
+        listed = f"classes found: {', '.join(defined)}" if defined else "it defines no class"
+        raise CannotCheck(f"{where}: no class with both forward and backward methods ({listed}); expected the "
+                          f"book's NeuralNetMLP, or name the class: {source}:NAME")
+    raise CannotCheck(f"{where} holds several classes with forward and backward ({', '.join(classes)}); "
+                      f"pick one: {source}:{classes[0]}")

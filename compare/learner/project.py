@@ -14,6 +14,7 @@ from torch_impl import probabilities
 
 from ..gradcheck.diagnosis import Finding
 from .blame import call
+from .handles import class_name_of, is_remote
 from .returns import BadReturn, as_array
 
 CONTRACT = ("sizes", "activation", "loss_name", "dtype", "state_dict", "loss", "gradients", "forward")
@@ -36,7 +37,7 @@ class ProjectLearner:
 
     @property
     def class_name(self) -> str:
-        return type(self.obj).__name__
+        return class_name_of(self.obj)
 
     def params(self) -> dict[str, np.ndarray]:
         return self.state_dict()
@@ -52,6 +53,11 @@ class ProjectLearner:
         return state
 
     def load_state_dict(self, state: dict) -> None:
+        """Copy ``state`` into their parameters: in place here, through their ``load_state_dict`` in a worker."""
+        if is_remote(self.obj):
+            call(self.file, "load_state_dict", self.obj.load_state_dict,
+                 {k: np.asarray(state[k], dtype=self.dtype) for k in self.shapes})
+            return
         for key, target in self.state_dict().items():
             target[...] = state[key]
 
@@ -91,13 +97,14 @@ class ProjectLearner:
         """``param -= lr * grad`` for every parameter; returns L before the update."""
         loss = self.loss(X, y)
         grads = self.backward(X, {}, y)
-        for key, param in self.state_dict().items():
-            param -= lr * grads[key]
+        self.load_state_dict({key: param - lr * grads[key] for key, param in self.state_dict().items()})
         return loss
 
-    def snapshot(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        return {k: (a, a.copy()) for k, a in self.state_dict().items()}
+    def snapshot(self) -> dict[str, tuple[None, tuple, np.ndarray]]:
+        return {k: (None, (), np.array(a, copy=True)) for k, a in self.state_dict().items()}
+
+    def tokens(self) -> dict[str, tuple]:
+        return {k: () for k in self.shapes}
 
     def restore(self, saved: dict) -> None:
-        for array, values in saved.values():
-            array[...] = values
+        self.load_state_dict({k: values for k, (_, _, values) in saved.items()})

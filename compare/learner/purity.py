@@ -15,16 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..gradcheck.diagnosis import Finding
-from .book import same_array
 
 
 def _changed(learner, saved: dict) -> list[tuple[str, float]]:
-    """``(name, largest change)`` of every parameter that is no longer what ``saved`` holds."""
-    now = learner.params()
+    """``(name, largest change)`` of every parameter that is no longer what ``saved`` holds (rebound, or
+    changed in place)."""
+    now, tokens = learner.params(), learner.tokens()
     out = []
-    for name, (array, values) in saved.items():
+    for name, (_, tok, values) in saved.items():
         current = now[name]
-        if not same_array(current, array) or not np.array_equal(current, values):
+        if tokens[name] != tok or not np.array_equal(current, values):
             same_shape = np.shape(current) == values.shape
             out.append((name, float(np.max(np.abs(np.asarray(current) - values))) if same_shape else np.inf))
     return out

@@ -50,6 +50,7 @@ class TrainingResult:
     largest_gap: float = 0.0                                          # over every step and parameter
     agreement: Agreement | None = None   # the verdict on the steps trained; None when training stopped early
     batches: list[np.ndarray] = field(default_factory=list)          # every step's indices, in training order
+    widest: list[str] = field(default_factory=list)   # per step, the learner's name of the parameter furthest apart
     stopped: str | None = None       # why training ended early (their code raised, returned NaN, ...)
     predictions: dict[str, np.ndarray] | None = None                 # test-set labels of each side
 
@@ -151,7 +152,7 @@ def _step_gap(learner, net, result: TrainingResult, epoch: int, step: int, gaps:
               scales: list[float]) -> bool:
     """Record the step's largest weight gap and the twin's weight magnitude; False when training must stop."""
     theirs = torch_state_numpy(net)
-    gap = 0.0
+    gap, widest = 0.0, ""
     for key, w in learner.state_dict().items():
         name = learner.param_names[key]
         if not np.isfinite(w).all():
@@ -160,8 +161,11 @@ def _step_gap(learner, net, result: TrainingResult, epoch: int, step: int, gaps:
                               f"both sides' {name} became NaN or infinite at epoch {epoch}, step {step}: try a "
                               f"smaller --lr")
             return False
-        gap = max(gap, float(np.max(np.abs(w - theirs[key]))) if w.shape == theirs[key].shape else np.inf)
+        apart = float(np.max(np.abs(w - theirs[key]))) if w.shape == theirs[key].shape else np.inf
+        if apart > gap or not widest:
+            gap, widest = apart, name
     gaps.append(gap)
+    result.widest.append(widest)
     scales.append(max(float(np.max(np.abs(v))) for v in theirs.values()))
     result.largest_gap = max(result.largest_gap, gap)
     return True

@@ -16,7 +16,9 @@ import torch_impl
 from torch_impl import build_model
 
 from ..learner.blame import shown
+from ..learner.handles import method_source
 from ..learner.result import TITLES, CheckReport
+from ..worker.remote import RemoteClass
 from .dtypes import reading_differences
 from .html import Code, Columns, Note, Page, Section, Table
 from .run_page import build_report, gradient_table, sci
@@ -84,13 +86,25 @@ def _gradients(report: CheckReport) -> list:
     return blocks
 
 
+def _theirs(cls: Any, method: str) -> Code:
+    """``cls.method``'s source: from the class here, or read as text from the file of a class in a worker."""
+    label = f"{cls.__name__}.{method}"
+    if not isinstance(cls, RemoteClass):
+        return quote(getattr(cls, method), label)
+    node = method_source(cls.file, cls.__name__, method)
+    if node is None or node.end_lineno is None:
+        return Code("(source not available)", label)
+    lines = open(cls.file, encoding="utf-8").read().splitlines(keepends=True)[node.lineno - 1:node.end_lineno]
+    return Code(textwrap.dedent("".join(lines)), f"{shown(cls.file)}:{node.lineno} {label}")
+
+
 def _code(report: CheckReport, cls: Any) -> list:
     if cls is None:
         return ["Your class could not be quoted."]
     net = build_model(report.sizes or (784, 50, 10), "sigmoid", "mse")
-    forward = quote(cls.forward, f"{cls.__name__}.forward")
-    backward = quote(getattr(cls, "backward", None) or cls.gradients,
-                     f"{cls.__name__}.{'backward' if hasattr(cls, 'backward') else 'gradients'}")
+    forward = _theirs(cls, "forward")
+    remote_has_backward = isinstance(cls, RemoteClass) and method_source(cls.file, cls.__name__, "backward")
+    backward = _theirs(cls, "backward" if remote_has_backward or hasattr(cls, "backward") else "gradients")
     return ["What you wrote by hand, beside what PyTorch does for it. The twin is an `nn.Sequential` built from the "
             "same sizes, holding a copy of your initial weights:",
             Code(repr(net), "the twin, as PyTorch prints it"),

@@ -11,6 +11,7 @@ Lesson: the training loop, twice, and the question every side-by-side comparison
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,21 +44,41 @@ def step_gaps(twins: Twins, X: np.ndarray, y: np.ndarray, batches: list[np.ndarr
 
 
 def training_agreement(make: Callable[[], Twins], data: Dataset, result: LockstepResult, batch_size: int,
-                       seed: int) -> Agreement:
+                       seed: int, lr: float) -> Agreement:
     """The verdict on ``result``, a lockstep run of the twins ``make()`` builds (fresh, at the run's first
-    weights) on ``data`` with ``BatchSchedule(len(data.y_train), batch_size, seed)``."""
+    weights) on ``data`` with ``BatchSchedule(len(data.y_train), batch_size, seed)`` at learning rate ``lr``.
+
+    The replay is checked against the run: its gap at each epoch end it reaches must be the run's own, bit
+    for bit; where it is not (a device that does not repeat its sums), the verdict says so.
+    """
     n = len(data.y_train)
     steps_per_epoch = n // batch_size
     steps = result.epochs_done * steps_per_epoch
     dtype = data.X_train.dtype
-    twins = make()
-    words: dict[str, Any] = dict(lr=twins.lr, batch_size=batch_size, steps_per_epoch=steps_per_epoch)
+    words: dict[str, Any] = dict(lr=lr, batch_size=batch_size, steps_per_epoch=steps_per_epoch)
     if within_floor(result.max_weight_diff, result.weight_scale, dtype):
-        return agreed_within_floor(max(result.max_weight_diff, default=0.0), dtype, steps=steps, **words)
+        return agreed_within_floor(max(result.max_weight_diff, default=0.0), dtype, steps=steps, at_epoch_ends=True,
+                                   **words)
+    twins = make()
     start = {k: v.copy() for k, v in twins.scratch.state_dict().items()}
     schedule = BatchSchedule(n, batch_size, seed)
     batches = [idx for _ in range(result.epochs_done) for idx in schedule.epoch()]
     model = twins.scratch
     envelope = envelope_steps(model.sizes, model.activation, model.loss_name, dtype, start, data.X_train,
-                              data.y_train, batches, twins.lr, seed)
-    return judge(step_gaps(twins, data.X_train, data.y_train, batches), envelope, dtype, steps=steps, **words)
+                              data.y_train, batches, lr, seed)
+    replayed: list[float] = []
+
+    def recorded() -> Iterator[tuple[float, float]]:
+        for gap, scale in step_gaps(twins, data.X_train, data.y_train, batches):
+            replayed.append(gap)
+            yield gap, scale
+
+    verdict = judge(recorded(), envelope, dtype, steps=steps, **words)
+    differ = [(e, replayed[e * steps_per_epoch - 1], run) for e, run in enumerate(result.max_weight_diff, 1)
+              if e * steps_per_epoch <= len(replayed) and replayed[e * steps_per_epoch - 1] != run]
+    if differ:
+        e, again, run = differ[0]
+        note = (f"judged on a step-by-step replay, which did not repeat the run exactly (gap after epoch {e}: "
+                f"{again:.3g} in the replay, {run:.3g} in the run)")
+        verdict = dataclasses.replace(verdict, note=note)
+    return verdict

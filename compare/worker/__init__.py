@@ -1,0 +1,6 @@
+"""The learner's code in a worker process: only data crosses, the checker makes every verdict.
+
+- ``serve``: the worker itself, a standalone script (the standard library and numpy only) and the
+  message framing both sides use: a JSON header and ``.npy`` arrays, bounded, never unpickled;
+- ``client``: the checker's side: a private folder, limits, namespaces where available, deadlines, the end.
+"""

@@ -1,0 +1,243 @@
+"""The checker's side of a worker: start it in a private folder, ask it things, bound everything, end it.
+
+One ``Worker`` per submission. Its folder holds a copy of that submission only; the process runs
+``python -I serve.py`` there with one thread per math library, under resource limits (address space,
+CPU time, file size, open files) and, where this machine allows it, in a PID and network namespace of
+its own as an unprivileged user (``isolation()`` says what applied and what did not). Every request has
+the submission's remaining time; a worker that exits, hangs, answers garbage or too much ends as a
+``WorkerDied`` with a bounded tail of what it printed, and ``close()`` kills it with every process it
+started (the namespace's first process takes the rest with it).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from functools import lru_cache
+from pathlib import Path
+
+from .serve import ProtocolError, read_message, write_message
+
+SERVE = Path(__file__).with_name("serve.py")
+TAIL_BYTES = 4000          # what is kept of a worker's output: its last bytes
+FILE_LIMIT = 64 << 20      # bytes a worker may write to any one file
+OPEN_FILES = 256
+PR_SET_PDEATHSIG = 1       # Linux prctl option: a signal for this process when its parent dies
+POSIX = os.name == "posix"
+# A math library's idle threads would compete with the checker's and with other workers.
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+class WorkerDied(Exception):
+    """The worker ended, hung, or broke the protocol; ``kind`` is "crashed", "timed out" or "garbage"."""
+
+    def __init__(self, kind: str, message: str, tail: str = ""):
+        super().__init__(message)
+        self.kind, self.tail = kind, tail
+
+
+class TheirError(Exception):
+    """The learner's code raised inside the worker: its type, one-line message and ``file:line``."""
+
+    def __init__(self, error: dict):
+        self.type, self.message = str(error.get("type", "?")), str(error.get("message", ""))
+        self.where, self.code = str(error.get("where", "")), error.get("code")
+        self.is_import = bool(error.get("import"))
+        syntax = error.get("syntax")
+        self.syntax: tuple[str, int] | None = (str(syntax[0]), int(syntax[1] or 0)) if syntax else None
+        super().__init__(f"{self.type}: {self.message}")
+
+
+def _works(argv: list[str]) -> bool:
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def isolation() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(argv prefix, what applies, what is missing)`` for a worker on this machine, found once."""
+    prefix: list[str] = []
+    applied = ["a process of its own (python -I), a private folder with a copy of its submission"]
+    missing = []
+    if POSIX:
+        applied.append("limits on memory, CPU time, file size and open files")
+        unshare = ["unshare", "--pid", "--fork", "--kill-child", "--net"]
+        if shutil.which("unshare") and _works([*unshare, "true"]):
+            prefix += unshare
+            applied.append("a PID namespace (no process outlives its file) and no network")
+        else:
+            missing.append("no PID or network namespace here (needs root or user namespaces): a process that "
+                           "leaves its process group could outlive its file, and the network is reachable")
+        if os.geteuid() == 0:
+            drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+            if shutil.which("setpriv") and _works([*drop, sys.executable, "-I", "-c", "import numpy"]):
+                prefix += drop
+                applied.append("an unprivileged user (nobody)")
+            else:
+                missing.append(f"runs as root: the user nobody cannot run this Python with numpy "
+                               f"({sys.executable}); install it where every user can read it to drop privileges")
+    else:
+        missing.append(f"on {sys.platform} only the process and its folder: no resource limits, namespaces or "
+                       f"user switch")
+    return tuple(prefix), tuple(applied), tuple(missing)
+
+
+def _limits(memory_bytes: int | None, cpu_seconds: int):
+    def apply() -> None:   # in the child between fork and exec: C calls only
+        import ctypes
+        import resource
+
+        if sys.platform.startswith("linux"):   # if the checker dies, so does the worker, and all it started
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+        if memory_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+    return apply
+
+
+class Worker:
+    """A worker for ``submission`` (a ``.py`` file, or a folder of one learner's files, copied under its own
+    name into the worker's ``submission/``) with ``timeout`` seconds for everything it is asked; use as a
+    context manager."""
+
+    def __init__(self, submission: Path, timeout: float = 120.0, memory_gib: float | None = 4.0):
+        self.submission, self.timeout = Path(submission), timeout
+        self.memory = int(memory_gib * (1 << 30)) if memory_gib else None
+        self.folder: Path | None = None
+        self.process: subprocess.Popen | None = None
+        self.replies: queue.Queue = queue.Queue()
+        self.tail: deque[bytes] = deque()
+        self.tail_size = self.printed = 0
+        self.deadline = 0.0
+        self.dead: WorkerDied | None = None   # once it died, every later request says so at once
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="mlp-compare-worker-"))
+        copy = self.folder / "submission"
+        copy.mkdir()
+        if self.submission.is_dir():   # one learner's folder, or the package a file lives in
+            shutil.copytree(self.submission, copy / self.submission.name,
+                            ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        else:
+            shutil.copy2(self.submission, copy / self.submission.name)
+        for path in [self.folder, *self.folder.rglob("*")]:   # readable by the unprivileged user
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        prefix, _, _ = isolation()
+        env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ} | ONE_THREAD | {"HOME": str(self.folder)}
+        self.deadline = time.monotonic() + self.timeout
+        self.process = subprocess.Popen(
+            [*prefix, sys.executable, "-I", str(SERVE)], cwd=self.folder, env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=POSIX,
+            preexec_fn=_limits(self.memory, int(self.timeout) + 5) if POSIX else None)
+        threading.Thread(target=self._read_replies, daemon=True).start()
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_replies(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while True:
+            try:
+                self.replies.put(read_message(self.process.stdout))
+            except (EOFError, ProtocolError, ValueError, OSError) as e:
+                self.replies.put(e)
+                return
+
+    def _read_output(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        while chunk := self.process.stderr.read1(65536):  # type: ignore[attr-defined]  # a BufferedReader
+            self.printed += len(chunk)
+            self.tail.append(chunk)
+            self.tail_size += len(chunk)
+            while self.tail_size - len(self.tail[0]) >= TAIL_BYTES:
+                self.tail_size -= len(self.tail.popleft())
+
+    def output(self) -> str:
+        """The last ``TAIL_BYTES`` of what the worker printed, as text, saying how much came before."""
+        text = b"".join(self.tail)[-TAIL_BYTES:].decode("utf-8", "replace")
+        cut = self.printed - len(text.encode("utf-8", "replace"))
+        return (f"[{cut} bytes before these left out]\n" if cut > 0 else "") + text
+
+    def request(self, header: dict, arrays=()) -> tuple[dict, list]:
+        """Send one request; its reply ``(header, arrays)``. ``TheirError`` when their code raised,
+        ``WorkerDied`` when the worker ended, hung past the deadline or broke the protocol."""
+        assert self.process is not None and self.process.stdin is not None
+        if self.dead is not None:
+            raise self.dead
+        try:
+            write_message(self.process.stdin, header, list(arrays))
+        except (BrokenPipeError, OSError):
+            pass   # the reply queue says what happened
+        try:
+            reply = self.replies.get(timeout=max(self.deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            self.close()
+            self.dead = WorkerDied("timed out", f"still running after the limit of {self.timeout:g} s", self.output())
+            raise self.dead from None
+        if isinstance(reply, BaseException):
+            self.dead = self._died(reply)
+            raise self.dead
+        head, out = reply
+        if "error" in head:
+            raise TheirError(head["error"])
+        return head, out
+
+    def _died(self, error: BaseException) -> WorkerDied:
+        """What ended the worker, as the ``WorkerDied`` to raise; the worker is closed."""
+        assert self.process is not None
+        if isinstance(error, EOFError):
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            self.close()
+            why = (f"exited with code {code}" if code is not None and code >= 0 else
+                   f"was killed by signal {-code} ({_signal_name(-code)})" if code is not None else "closed its output")
+            return WorkerDied("crashed", f"the process running your file {why} before it answered", self.output())
+        self.close()
+        return WorkerDied("garbage", f"the process running your file answered something that is not a reply "
+                                     f"({error})", self.output())
+
+    def close(self) -> None:
+        """Kill the worker and everything it started; remove its folder."""
+        p = self.process
+        if p is not None and p.poll() is None:
+            try:
+                if POSIX:
+                    os.killpg(p.pid, signal.SIGKILL)
+                else:
+                    p.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown"

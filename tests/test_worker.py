@@ -1,0 +1,143 @@
+"""Grading that cannot be gamed: a learner's file runs in a worker process; only data crosses, the checker decides.
+
+Each test is an attack (or an accident) a submission can commit, run through ``mlp-compare check FILE`` as a
+teacher would, with the verdict the checker must still give.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compare.worker.client import Worker, WorkerDied, isolation
+from compare.worker.remote import load_class
+from compare.worker.serve import MAX_HEADER, ProtocolError, read_message, write_message
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = (Path(__file__).resolve().parent / "learners" / "book_mlp.py").read_text()
+MISSING_TWO = (Path(__file__).resolve().parent / "learners" / "missing_two.py").read_text()
+POSIX_NAMESPACES = any("PID namespace" in a for a in isolation()[1])
+
+
+def submission(tmp_path: Path, name: str, prefix: str = "", source: str = BOOK, suffix: str = "") -> Path:
+    path = tmp_path / name
+    path.write_text(source.replace("import numpy as np\n", "import numpy as np\n" + prefix, 1) + suffix)
+    return path
+
+
+def check(path: Path, *extra: str, timeout: float = 60):
+    return subprocess.run([sys.executable, "-m", "compare", "check", str(path), "--epochs", "0", "--out",
+                           str(path.parent / f"out-{path.stem}"), *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# --- the framing: nothing but bounded JSON and .npy arrays ----------------------------------------------
+
+def test_messages_round_trip_arrays_and_refuse_pickles_and_oversize(tmp_path):
+    import io
+
+    buf = io.BytesIO()
+    write_message(buf, {"op": "x"}, [np.arange(6.0).reshape(2, 3)])
+    head, arrays = read_message(io.BytesIO(buf.getvalue()))
+    assert head["op"] == "x" and np.array_equal(arrays[0], np.arange(6.0).reshape(2, 3))
+    pickled = io.BytesIO()
+    np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    body = json.dumps({"n_arrays": 1}).encode()
+    raw = len(body).to_bytes(8, "big") + body + pickled.tell().to_bytes(8, "big") + pickled.getvalue()
+    with pytest.raises(ProtocolError, match="could not be read"):
+        read_message(io.BytesIO(raw))
+    with pytest.raises(ProtocolError, match="over the bound"):
+        read_message(io.BytesIO((MAX_HEADER + 1).to_bytes(8, "big")))
+
+
+# --- the attacks ---------------------------------------------------------------------------------------
+
+def test_patching_the_checker_from_the_learners_file_changes_nothing(tmp_path):
+    path = submission(tmp_path, "sly.py", prefix=(
+        "try:\n    import compare.learner.check as c\n"
+        "    c._run_checks = lambda report, *a, **k: [report.stage(s, 'ok', 'fine') for s in "
+        "('forward', 'intermediates', 'gradients', 'purity', 'training')]\nexcept ImportError:\n    pass\n"),
+        source=MISSING_TWO)
+    r = check(path)
+    assert r.returncode == 1 and "verdict: DISAGREES" in r.stdout, r.stdout + r.stderr
+
+
+def test_exiting_at_import_cannot_load_and_says_how_it_ended(tmp_path):
+    r = check(submission(tmp_path, "quits.py", prefix="import os\nos._exit(0)\n"))
+    assert r.returncode == 2 and "exited with code 0 before it answered" in r.stderr, r.stderr
+
+
+def test_a_pass_written_by_the_learner_is_never_read(tmp_path):
+    verdict = tmp_path / "verdict.json"
+    path = submission(tmp_path, "forger.py", prefix=(
+        "import sys, os, json\nfor a in sys.argv:\n    if a.endswith('.json'):\n"
+        "        open(a, 'w').write(json.dumps({'passed': True, 'exit_code': 0}))\n"
+        f"open({str(verdict)!r}, 'w').write('{{\"passed\": true}}') if os.access({str(tmp_path)!r}, os.W_OK) "
+        "else None\nos._exit(0)\n"))
+    r = check(path, "--json", str(tmp_path / "check.json"))
+    assert r.returncode == 2 and not (tmp_path / "check.json").exists(), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not POSIX_NAMESPACES, reason="needs a PID namespace (Linux, as root or with user namespaces)")
+def test_no_process_it_starts_outlives_its_file(tmp_path):
+    marks = Path(tempfile.mkdtemp())
+    marks.chmod(0o777)
+    mark = marks / "still-alive"
+    path = submission(tmp_path, "lingers.py", prefix=(
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(3)\n"
+        f"        open({str(mark)!r}, 'w').write('I rewrote the summary')\n    os._exit(0)\n"))
+    r = check(path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    time.sleep(4)
+    assert not mark.exists()
+
+
+def test_a_helper_named_like_a_library_beside_the_file_shadows_nothing(tmp_path):
+    (tmp_path / "mlxtend.py").write_text("raise RuntimeError('not the real mlxtend')\n")
+    (tmp_path / "numpy.py").write_text("raise RuntimeError('not the real numpy')\n")
+    r = check(submission(tmp_path, "anna.py"))
+    assert r.returncode == 0 and "verdict: your backprop agrees" in r.stdout, r.stdout + r.stderr
+
+
+def test_garbage_on_the_reply_channel_is_not_a_reply(tmp_path):
+    r = check(submission(tmp_path, "garbage.py", prefix="import os\nos.write(3, b'\\xff' * 64)\n"))
+    assert r.returncode == 2 and "not a reply" in r.stderr, r.stderr
+
+
+def test_a_flood_of_output_is_bounded_and_the_check_goes_on(tmp_path):
+    path = submission(tmp_path, "chatty.py", prefix="print('x' * 20_000_000)\n")
+    with Worker(path, timeout=60) as worker:
+        cls, _ = load_class(worker, path, None)
+        assert cls is not None and len(worker.output()) < 5000 and worker.printed >= 20_000_000
+
+
+def test_hanging_at_import_or_in_backward_times_out(tmp_path):
+    r = check(submission(tmp_path, "hangs.py", prefix="while True:\n    pass\n"), "--timeout", "3")
+    assert r.returncode == 2 and "still running after the limit of 3 s" in r.stderr, r.stderr
+    slow = submission(tmp_path, "slow.py", source=BOOK.replace("        # onehot encoding\n",
+                                                               "        while True:\n            pass\n"))
+    r = check(slow, "--timeout", "5")
+    assert r.returncode == 1 and "timed out" in r.stderr, r.stderr
+
+
+def test_an_answer_too_large_to_cross_is_garbage_not_memory(tmp_path):
+    path = submission(tmp_path, "huge.py", source=BOOK.replace(
+        "        return a_h, a_out", "        return a_h, np.zeros((20_000, 1_000))  # 160 MB"))
+    with Worker(path, timeout=60) as worker:
+        cls, _ = load_class(worker, path, None)
+        with pytest.raises(WorkerDied, match="over the bound"):
+            cls(784, 50, 10, 123).forward(np.zeros((2, 784)))
+
+
+def test_the_worker_runs_isolated_and_says_what_is_not(tmp_path):
+    prefix, applied, missing = isolation()
+    assert any("python -I" in a for a in applied)
+    if os.name == "posix":
+        assert any("limits" in a for a in applied)
+    assert all(m for m in missing)   # each missing protection is named in words
