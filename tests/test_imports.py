@@ -21,7 +21,7 @@ THIRD_PARTY = {"scratch": {"numpy"}, "torch_impl": {"torch", "torchvision", "num
 # config is a frozen dataclass of settings (it reads data's dataset names and twins' thread helper):
 # it sits with the twins, so the rerun in the other dtype (twins.rerun) can take a whole RunConfig.
 RANK = {"compare.files": 0, "compare.errors": 0, "compare.thread_pools": 0, "compare.data": 1, "compare.agreement": 1, "compare.worker": 1, "compare.twins": 2, "compare.config": 2,
-        "compare.gradcheck": 2, "compare.learner": 3, "compare.report": 4, "compare.lesson": 4, "compare.bench": 4,
+        "compare.gradcheck": 2, "compare.learner": 3, "compare.report": 4, "compare.lesson": 4, "compare.bench": 4, "compare.grading": 5,
         "compare.run": 5, "compare": 5, "compare.cli": 6, "compare.__main__": 6}
 STDLIB = set(sys.stdlib_module_names)
 

@@ -141,3 +141,17 @@ def test_the_worker_runs_isolated_and_says_what_is_not(tmp_path):
     if os.name == "posix":
         assert any("limits" in a for a in applied)
     assert all(m for m in missing)   # each missing protection is named in words
+
+
+def test_the_python_api_checks_in_a_worker_on_request_and_says_where_the_code_ran(mnist5k):
+    from compare.learner import check_backprop, load_target
+
+    cls = load_target(str(Path(__file__).resolve().parent / "learners" / "book_mlp.py")).cls
+    isolated = check_backprop(cls, epochs=1, data=mnist5k, isolate=True)
+    here = check_backprop(cls, epochs=1, data=mnist5k)
+    assert isolated.passed and here.passed, isolated.table()
+    assert isolated.isolated and "a process of its own" in isolated.table().splitlines()[1]
+    assert not here.isolated and "isolate=True for a worker" in here.table().splitlines()[1]
+    assert isolated.as_dict()["isolation"]["applied"] == list(isolation()[1])
+    # the same numbers either way: only data crossed
+    assert isolated.training.max_weight_diff == here.training.max_weight_diff

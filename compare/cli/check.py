@@ -4,14 +4,17 @@ Exit 0 when forward, gradients, purity and training agree with the twin; 1 when 
 diagnosis; also when the learner's code raises: one line with their file and line); 2 when the file or
 class cannot be loaded or adapted (one line, no traceback).
 
-``mlp-compare check DIR``: every ``*.py`` in the folder, each in its own process
-(``compare.learner.folder``); ``summary.csv`` and ``summary.html`` (``compare.report.summary_page``).
+The learner's file runs in a worker process (``compare.worker``) and only data crosses; the verdict is
+made here. ``mlp-compare check DIR``: every ``*.py`` in the folder, each in a worker of its own, judged in
+this process (``compare.grading.folder_run``); ``summary.csv`` and ``summary.html``
+(``compare.report.summary_page``).
 Exit 0 when every file passes, 2 when none could be loaded, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,8 +61,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     folder.add_argument("--timeout", type=seconds, default=120,
                         help="seconds one file's check may take; then its process is stopped and its row says so")
     folder.add_argument("--memory-limit", type=gibibytes, default=4, metavar="GIB",
-                        help="address space of one file's process, in GiB (RLIMIT_AS; importing torch alone "
-                             "reserves about 3)")
+                        help="address space of the process running one file, in GiB (RLIMIT_AS)")
     folder.add_argument("--jobs", type=positive_int, default=argparse.SUPPRESS,
                         help="files checked at once, each with one thread (default: the number of cores)")
     return p
@@ -158,9 +160,10 @@ def _tail(e) -> str:
 
 
 def check_folder(args) -> int:
-    """Every ``*.py`` in ``args.target``, each in its own process; the summary files; the exit code."""
+    """Every ``*.py`` in ``args.target``, each in a worker of its own; the summary files; the exit code."""
     from ..errors import UserError
     from ..files import prepare_out_dir, write_json
+    from ..grading.folder_run import check_folder as run_folder
     from ..learner import folder
     from ..report.summary_page import tally, write_summary_html
 
@@ -171,11 +174,13 @@ def check_folder(args) -> int:
                                      args.overwrite)
     passed = ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
               "--seed", str(args.seed), "--dtype", args.dtype]
-    print(f"checking {len(files)} files in {args.target}, each in its own process (limit {args.timeout:g} s)")
+    print(f"checking {len(files)} files in {args.target}, each in a worker process of its own (limit "
+          f"{args.timeout:g} s)")
     started = time.perf_counter()
-    rows = folder.check_folder(files, out, passed, timeout=args.timeout, jobs=getattr(args, "jobs", None),
-                               memory_gib=args.memory_limit,
-                               on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
+    rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      dtype=args.dtype, timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
+                      memory_gib=args.memory_limit,
+                      on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
     wall = time.perf_counter() - started
     folder.write_csv(rows, out / "summary.csv")
     write_summary_html(rows, out, str(args.target), " ".join(passed), wall)

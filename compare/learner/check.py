@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ..errors import UserError
 from ..gradcheck.check import autograd_gradients
 from ..gradcheck.diagnosis import Finding
 from ..twins.threads import same_threads
+from ..worker.client import isolation
 from .adapt import subject
 from .batch_sizes import check_sizes, raises_off_size, scaled_by_batch
 from .blame import LearnerRaised, shown
@@ -58,15 +60,23 @@ def _dataset(data: Dataset | None, seed: int, dtype: np.dtype) -> Dataset:
 
 
 def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0.1, seed: int = 123,
-                   dtype="float64", data: Dataset | None = None, file: str | None = None) -> CheckReport:
+                   dtype="float64", data: Dataset | None = None, file: str | None = None,
+                   isolate: bool = False, timeout: float = 120.0) -> CheckReport:
     """Check a learner's class (or instance) against its PyTorch twin; returns the ``CheckReport``.
 
     ``obj``: the book's ``NeuralNetMLP`` shape or the ``scratch.MLP`` contract; a class is built as
     ``NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=seed)``. ``epochs``: lockstep
     training afterwards (0 skips it). ``data``: the mnist-5k ``Dataset`` to use (loaded when not given).
     Raises ``CannotCheck`` (a ``ValueError``) when the class cannot be loaded, built or adapted.
+
+    ``isolate``: load the class's source file in a worker process (``compare.worker``) and check it there,
+    as ``mlp-compare check`` does, within ``timeout`` seconds; by default a learner's own test runs it here.
+    A class without a source file (defined at a prompt) is checked here, and the report says so.
     """
     dtype = np.dtype(dtype)
+    if isolate and not is_remote(obj):
+        return _check_isolated(obj, file, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype,
+                                               data=data, timeout=timeout))
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if epochs < 0:
@@ -74,6 +84,11 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     file = file or _source_file(obj)
     name = obj.__name__ if inspect.isclass(obj) or is_remote(obj) else class_name_of(obj)
     report = CheckReport(name, shown(file) if file else None, dtype=dtype.name, seed=seed)
+    if is_remote(obj):
+        _, report.isolated, report.not_isolated = (list(x) for x in isolation())
+    else:
+        report.not_isolated = ["the Python API runs a learner's own test here (isolate=True for a worker)" if file
+                               else "the class has no source file a worker could load"]
     try:
         subj = subject(obj, file, (FEATURES, HIDDEN, CLASSES), seed, dtype)
     except LearnerRaised as e:  # their constructor raised: their bug, one line
@@ -94,6 +109,20 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     with same_threads(1):
         _run_checks(report, subj, batches, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
     return report
+
+
+def _check_isolated(obj, file: str | None, kwargs: dict) -> CheckReport:
+    """``check_backprop`` with the class loaded from its file in a worker (a class without one: here)."""
+    file = file or _source_file(obj)
+    if file is None:
+        return check_backprop(obj, file=None, **kwargs)
+    from ..worker.client import Worker
+    from .load import load_in_worker, submission_of
+
+    name = obj.__name__ if inspect.isclass(obj) else type(obj).__name__
+    with Worker(submission_of(Path(file)), timeout=kwargs.pop("timeout", 120.0)) as worker:
+        target = load_in_worker(worker, f"{file}:{name}")
+        return check_backprop(target.cls, file=target.file, **kwargs)
 
 
 def with_nonzero_biases(learner, seed: int):

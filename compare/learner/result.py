@@ -47,6 +47,15 @@ class CheckReport:
     training: TrainingResult | None = None
     findings: list[Finding] = field(default_factory=list)
     raised: str | None = None               # "your backward raised ... (file:line)" when their code raised
+    isolated: list[str] = field(default_factory=list)      # how their code was kept apart from the checker
+    not_isolated: list[str] = field(default_factory=list)  # and what protection did not apply, in words
+
+    @property
+    def isolation(self) -> str:
+        """One line: where their code ran, and what was not isolated."""
+        ran = "; ".join(self.isolated) or "the checking process"
+        missing = f"; not isolated: {'; '.join(self.not_isolated)}" if self.not_isolated else ""
+        return f"your code ran in {ran}{missing}"
 
     @property
     def passed(self) -> bool:
@@ -89,7 +98,7 @@ class CheckReport:
     def table(self) -> str:
         """What ``mlp-compare check`` prints, and ``str(report)``: the headline, one line per check, the
         intermediates and gradient tables, the findings, and the verdict in one line."""
-        lines = [self.headline()]
+        lines = [self.headline(), self.isolation]
         if self.batch:
             lines.append(f"batch: {self.batch}")
         lines.append("")
@@ -124,4 +133,5 @@ class CheckReport:
                 "intermediates": [r.as_dict() for r in self.intermediates],
                 "gradient_check": self.gradient_check.as_dict() if self.gradient_check else None,
                 "training": self.training.as_dict() if self.training else None,
-                "findings": [f.as_dict() for f in self.findings]}
+                "findings": [f.as_dict() for f in self.findings],
+                "isolation": {"applied": self.isolated, "missing": self.not_isolated}}

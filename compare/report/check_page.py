@@ -38,7 +38,7 @@ def quote(fn, label: str | None = None) -> Code:
 
 
 def _intro(report: CheckReport) -> list:
-    lines = [f"**{'Agrees' if report.passed else 'DISAGREES'}.** {report.headline()}."]
+    lines = [f"**{'Agrees' if report.passed else 'DISAGREES'}.** {report.headline()}.", f"{report.isolation}."]
     lines += [f"{i}. {TITLES[s.name]}: {STATUS[s.status]}: {s.summary}" for i, s in enumerate(report.stages, 1)]
     blocks = [Note("\n".join(lines), "ok" if report.passed else "warn")]
     blocks += [Note(f"**Finding ({f.kind}):** {f.message}", "warn") for f in report.findings]
