@@ -155,3 +155,46 @@ def test_the_python_api_checks_in_a_worker_on_request_and_says_where_the_code_ra
     assert isolated.as_dict()["isolation"]["applied"] == list(isolation()[1])
     # the same numbers either way: only data crossed
     assert isolated.training.max_weight_diff == here.training.max_weight_diff
+
+
+# --- the method under test is the learner's own -----------------------------------------------------------
+
+AUTOGRAD_BACKWARD = BOOK.replace("import numpy as np\n", "import numpy as np\nimport torch\n", 1).replace(
+    "    def backward(self, x, a_h, a_out, y):\n",
+    "    def backward(self, x, a_h, a_out, y):\n        return self._autograd(x, y)\n\n"
+    "    def _unused(self, x, a_h, a_out, y):\n", 1) + '''
+    def _autograd(self, x, y):
+        params = [torch.tensor(p, requires_grad=True) for p in
+                  (self.weight_out, self.bias_out, self.weight_h, self.bias_h)]
+        w_out, b_out, w_h, b_h = params
+        a_h = torch.sigmoid(torch.tensor(x) @ w_h.T + b_h)
+        a_out = torch.sigmoid(a_h @ w_out.T + b_out)
+        onehot = torch.nn.functional.one_hot(torch.tensor(y), a_out.shape[1]).double()
+        loss = ((a_out - onehot) ** 2).sum(1).mean()
+        return tuple(g.numpy() for g in torch.autograd.grad(loss, params))
+'''
+
+
+def test_a_backward_that_lets_autograd_do_the_work_fails_unless_allowed(tmp_path):
+    path = submission(tmp_path, "autograd.py", source=AUTOGRAD_BACKWARD)
+    r = check(path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "your backward calls torch" in r.stdout and "--allow-import torch permits it" in r.stdout
+    assert "3. gradients (3 opinions)  FAIL" in r.stdout   # its gradients are right: the policy failed it
+    allowed = check(path, "--allow-import", "torch", "--overwrite")
+    assert allowed.returncode == 0 and "verdict: your backprop agrees" in allowed.stdout, allowed.stdout
+
+
+def test_a_backward_inherited_from_the_reference_fails_and_the_exercise_scaffold_passes(tmp_path):
+    inherited = tmp_path / "lazy.py"
+    inherited.write_text("from scratch import NeuralNetMLP as Base\n\n\nclass NeuralNetMLP(Base):\n"
+                         "    def forward(self, x):\n        return super().forward(x)\n")
+    r = check(inherited)
+    assert r.returncode == 1 and "your backward is inherited from Base" in r.stdout, r.stdout + r.stderr
+    backward = BOOK[BOOK.index("    def backward"):]
+    onehot = BOOK[BOOK.index("def int_to_onehot"):BOOK.index("class NeuralNetMLP")]
+    scaffold = tmp_path / "scaffold.py"   # the exercise's shape: the book's forward given, backward written
+    scaffold.write_text("import numpy as np\nimport scratch\nimport compare  # for the check cells\n\n\n" + onehot
+                        + "class NeuralNetMLP(scratch.NeuralNetMLP):\n" + backward)
+    r = check(scaffold)
+    assert r.returncode == 0 and "verdict: your backprop agrees" in r.stdout, r.stdout + r.stderr

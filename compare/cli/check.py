@@ -57,13 +57,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "summary.html and a subfolder per file (default: runs/check-YYYYmmdd-HHMMSS)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    folder = p.add_argument_group("checking a folder of learners' files")
+    p.add_argument("--allow-import", action="append", default=[], metavar="NAME",
+                   help="let backward use this module (torch, jax, tensorflow, scratch, torch_impl, compare); by "
+                        "default a backward that is not NumPy code of the learner's own fails; repeatable")
+    folder = p.add_argument_group("the worker process that runs a learner's file (one per file of a folder)")
     folder.add_argument("--timeout", type=seconds, default=120,
-                        help="seconds one file's check may take; then its process is stopped and its row says so")
+                        help="seconds a file's worker may take for everything it is asked; then it is stopped and "
+                             "the verdict says so")
     folder.add_argument("--memory-limit", type=gibibytes, default=4, metavar="GIB",
                         help="address space of the process running one file, in GiB (RLIMIT_AS)")
     folder.add_argument("--jobs", type=positive_int, default=argparse.SUPPRESS,
-                        help="files checked at once, each with one thread (default: the number of cores)")
+                        help="for a folder: files checked at once (default: the number of cores)")
     return p
 
 
@@ -132,7 +136,8 @@ def _check(args, load, in_worker: bool) -> int:
     try:
         data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
-                                lr=args.lr, seed=args.seed, dtype=args.dtype, data=data)
+                                lr=args.lr, seed=args.seed, dtype=args.dtype, data=data,
+                                allow_imports=tuple(args.allow_import))
     except WorkerDied as e:
         if created and not any(out.iterdir()):
             out.rmdir()
@@ -178,7 +183,7 @@ def check_folder(args) -> int:
           f"{args.timeout:g} s)")
     started = time.perf_counter()
     rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      dtype=args.dtype, timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
+                      dtype=args.dtype, allow_imports=tuple(args.allow_import), timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
                       memory_gib=args.memory_limit,
                       on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
     wall = time.perf_counter() - started

@@ -32,13 +32,15 @@ DRAWING = threading.Lock()   # matplotlib's figure machinery is not for two thre
 
 
 def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, lr: float, seed: int, dtype: str,
-                 timeout: float = 120, jobs: int = 1, memory_gib: float = 4, on_row=None) -> list[Row]:
+                 timeout: float = 120, jobs: int = 1, memory_gib: float = 4, allow_imports: tuple[str, ...] = (),
+                 on_row=None) -> list[Row]:
     """Check each file in a worker of its own; the rows come back in the order of ``files``.
 
     ``on_row(row)`` is called as each file finishes (for progress lines).
     """
     data = load_dataset("mnist-5k", seed=seed, dtype=np.dtype(dtype))
-    settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype, data=data)
+    settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype, data=data,
+                    allow_imports=allow_imports)
 
     def one(file: Path, name: str) -> Row:
         row = _check_one(file, Path(out) / name, settings, timeout, memory_gib)

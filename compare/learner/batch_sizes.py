@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..agreement.tolerances import compare_arrays
 from ..gradcheck.check import autograd_gradients
 from ..gradcheck.diagnosis import Finding, classify
 from .blame import LearnerRaised
@@ -80,3 +81,17 @@ def raises_off_size(make, error: LearnerRaised, X: np.ndarray, y: np.ndarray, X_
     return Finding("batch-constant", f"{error} at batch {len(y)}, but runs at batch {training_batch}: {CONSTANT} "
                    f"(an array shaped with {training_batch} rows, or a division by {training_batch}, works only at "
                    f"a batch of {training_batch})", [])
+
+
+def other_size(learner, X: np.ndarray, y: np.ndarray) -> Finding | None:
+    """Autograd at the second checked size, where the three opinions ran at the first."""
+    mine = learner.gradients(X, y)
+    _, auto = autograd_gradients(learner, X, y)
+    for key, ref in auto.items():
+        c = compare_arrays(key, learner.orient(key, mine[key]), learner.orient(key, ref), "gradient", learner.dtype)
+        if not c.passed:
+            name = learner.param_names[key]
+            return Finding("batch-size", f"your gradient of {name} is right at one checked batch size but not at "
+                           f"batch {len(y)} (max rel diff {c.max_rel_diff:.2g}): something in backward depends on the "
+                           f"batch size other than through y.shape[0]", [name])
+    return None

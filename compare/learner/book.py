@@ -21,7 +21,7 @@ import numpy as np
 from scratch.losses import mse_value
 
 from .blame import CannotCheck, call
-from .handles import class_name_of, is_remote, method_source, read, write
+from .handles import class_name_of, is_remote, method_source, read, read_all, write, write_all
 from .returns import as_array, as_tuple, check_order
 
 PARAMS = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
@@ -108,7 +108,7 @@ class BookLearner:
 
     def params(self) -> dict[str, np.ndarray]:
         """``{learner's name: their array}``, as they store it (live here, a copy from a worker)."""
-        return {name: read(self.obj, name)[0] for name in PARAMS.values()}
+        return {name: value for name, (value, _) in read_all(self.obj, PARAMS.values()).items()}
 
     def orient(self, key: str, array: np.ndarray) -> np.ndarray:
         """An array in the twin's layout for ``key``, turned into the learner's layout (and back: it is a transpose)."""
@@ -117,12 +117,12 @@ class BookLearner:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Their arrays under ``nn.Sequential``'s keys, (out, in): a transposed view where stored (in, out).
         To read: write through ``load_state_dict``."""
-        return {key: self.orient(key, read(self.obj, name)[0]) for key, name in PARAMS.items()}
+        params = self.params()
+        return {key: self.orient(key, params[name]) for key, name in PARAMS.items()}
 
     def load_state_dict(self, state: dict) -> None:
         """Copy ``state`` (twin's keys and layout) into their own arrays."""
-        for key, name in PARAMS.items():
-            write(self.obj, name, self.orient(key, np.asarray(state[key])))
+        write_all(self.obj, {name: self.orient(key, np.asarray(state[key])) for key, name in PARAMS.items()})
 
     # --- their forward and backward, checked on the way out -----------------------------------
 
@@ -174,27 +174,25 @@ class BookLearner:
         """The book's step: their forward and backward, then ``param -= lr * grad``; returns L before the update."""
         outputs = self.forward(X)
         grads = self.backward(X, outputs, y)
-        for key, name in PARAMS.items():
-            write(self.obj, name, read(self.obj, name)[0] - lr * self.orient(key, grads[key]))
+        params = self.params()
+        write_all(self.obj, {name: params[name] - lr * self.orient(key, grads[key]) for key, name in PARAMS.items()})
         return squared_error(outputs["a_out"], y)
 
     # --- snapshots, so one buggy call cannot spoil the next check -----------------------------
 
     def snapshot(self) -> dict[str, tuple[object, tuple, np.ndarray]]:
         """``{name: (their array, its token, a copy of its values)}``; the array itself only here, not from a worker."""
-        saved = {}
-        for name in PARAMS.values():
-            value, tok = read(self.obj, name)
-            saved[name] = (None if is_remote(self.obj) else value, tok, np.array(value, copy=True))
-        return saved
+        return {name: (None if is_remote(self.obj) else value, tok, np.array(value, copy=True))
+                for name, (value, tok) in read_all(self.obj, PARAMS.values()).items()}
 
     def tokens(self) -> dict[str, tuple]:
-        return {name: read(self.obj, name)[1] for name in PARAMS.values()}
+        return {name: tok for name, (_, tok) in read_all(self.obj, PARAMS.values()).items()}
 
     def restore(self, saved: dict[str, tuple[object, tuple, np.ndarray]]) -> None:
         """Their original arrays, with their original values, back on their attributes."""
+        now = self.tokens()
         for name, (array, tok, values) in saved.items():
-            if read(self.obj, name)[1] != tok:  # their code rebound it
+            if now[name] != tok:  # their code rebound it
                 try:
                     setattr(self.obj, name, values.copy() if array is None else array)
                 except AttributeError:  # a property without a setter, over an array their code replaced
@@ -202,7 +200,7 @@ class BookLearner:
                                       f"code replaced the array behind it, so the check cannot put your weights "
                                       f"back between checks: update that array in place, or give the property a "
                                       f"setter") from None
-            write(self.obj, name, values)
+        write_all(self.obj, {name: values for name, (_, _, values) in saved.items()})
 
 
 def _writes_stick(obj, name: str) -> None:

@@ -17,16 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..agreement.tolerances import compare_arrays
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..errors import UserError
-from ..gradcheck.check import autograd_gradients
 from ..gradcheck.diagnosis import Finding
 from ..twins.threads import same_threads
 from ..worker.client import isolation
 from .adapt import subject
-from .batch_sizes import check_sizes, raises_off_size, scaled_by_batch
+from .batch_sizes import check_sizes, other_size, raises_off_size, scaled_by_batch
 from .blame import LearnerRaised, shown
+from .borrowed import fail_borrowed
 from .contract import check_forward, check_gradient_opinions, check_intermediates
 from .handles import class_name_of, is_remote
 from .purity import check_purity
@@ -61,7 +60,8 @@ def _dataset(data: Dataset | None, seed: int, dtype: np.dtype) -> Dataset:
 
 def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0.1, seed: int = 123,
                    dtype="float64", data: Dataset | None = None, file: str | None = None,
-                   isolate: bool = False, timeout: float = 120.0) -> CheckReport:
+                   isolate: bool = False, timeout: float = 120.0, allow_imports: tuple[str, ...] = ()
+                   ) -> CheckReport:
     """Check a learner's class (or instance) against its PyTorch twin; returns the ``CheckReport``.
 
     ``obj``: the book's ``NeuralNetMLP`` shape or the ``scratch.MLP`` contract; a class is built as
@@ -69,14 +69,15 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     training afterwards (0 skips it). ``data``: the mnist-5k ``Dataset`` to use (loaded when not given).
     Raises ``CannotCheck`` (a ``ValueError``) when the class cannot be loaded, built or adapted.
 
-    ``isolate``: load the class's source file in a worker process (``compare.worker``) and check it there,
+    ``allow_imports``: modules a backward may use (``"torch"``); by default a backward that is not NumPy code of
+    the learner's own fails (``compare.learner.borrowed``). ``isolate``: load the class's source file in a worker process (``compare.worker``) and check it there,
     as ``mlp-compare check`` does, within ``timeout`` seconds; by default a learner's own test runs it here.
     A class without a source file (defined at a prompt) is checked here, and the report says so.
     """
     dtype = np.dtype(dtype)
     if isolate and not is_remote(obj):
         return _check_isolated(obj, file, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype,
-                                               data=data, timeout=timeout))
+                                               data=data, timeout=timeout, allow_imports=allow_imports))
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if epochs < 0:
@@ -108,6 +109,7 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     # spin after their work would slow the other side down.
     with same_threads(1):
         _run_checks(report, subj, batches, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
+    fail_borrowed(report, file, allow_imports)
     return report
 
 
@@ -170,7 +172,7 @@ def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.nd
         report.gradient_check, findings = check_gradient_opinions(make(), X, y, training["seed"])
         size = len(y2)
         constant = scaled_by_batch(make(), batches)
-        other = _other_size(make(), X2, y2) if constant is None and report.gradient_check.passed else None
+        other = other_size(make(), X2, y2) if constant is None and report.gradient_check.passed else None
         report.findings += [f for f in (constant, other) if f is not None] + findings
         bad = [r.shown for r in report.gradient_check.rows if not r.passed]
         report.stage("gradients", "FAIL" if bad or constant or other else "ok",
@@ -260,20 +262,6 @@ def blame_parting(subj, data: Dataset, result: TrainingResult, seed: int) -> Fin
                    f"itself: each parameter must move by exactly -learning_rate x its gradient, and nothing may "
                    f"carry over from one call to the next (a counter, a cached value, weights changed inside "
                    f"forward or backward)", [widest])
-
-
-def _other_size(learner, X: np.ndarray, y: np.ndarray) -> Finding | None:
-    """Autograd at the second checked size, where the three opinions ran at the first."""
-    mine = learner.gradients(X, y)
-    _, auto = autograd_gradients(learner, X, y)
-    for key, ref in auto.items():
-        c = compare_arrays(key, learner.orient(key, mine[key]), learner.orient(key, ref), "gradient", learner.dtype)
-        if not c.passed:
-            name = learner.param_names[key]
-            return Finding("batch-size", f"your gradient of {name} is right at one checked batch size but not at "
-                           f"batch {len(y)} (max rel diff {c.max_rel_diff:.2g}): something in backward depends on the "
-                           f"batch size other than through y.shape[0]", [name])
-    return None
 
 
 def _finding(kind: str, message: str, params: list[str] | None = None) -> Finding:

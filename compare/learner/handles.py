@@ -40,6 +40,22 @@ def read(obj, name: str) -> tuple[Any, tuple]:
     return value, token(value)
 
 
+def read_all(obj, names) -> dict[str, tuple[Any, tuple]]:
+    """``read`` for several attributes: one request to a worker."""
+    if isinstance(obj, RemoteInstance):
+        return obj.fetch_many(list(names))
+    return {name: read(obj, name) for name in names}
+
+
+def write_all(obj, values: dict[str, np.ndarray]) -> None:
+    """``write`` for several attributes: one request to a worker."""
+    if isinstance(obj, RemoteInstance):
+        obj.write_many(values)
+    else:
+        for name, value in values.items():
+            write(obj, name, value)
+
+
 def write(obj, name: str, value: np.ndarray) -> None:
     """``obj.<name>[...] = value``: into the learner's own array, wherever it lives."""
     if isinstance(obj, RemoteInstance):

@@ -73,8 +73,12 @@ class RemoteInstance:
 
     def fetch(self, name: str):
         """``(value, token)``: a copy of the attribute and a token that changes when it is rebound."""
-        head, out = self.worker.request({"op": "get", "handle": self.handle, "names": [name]})
-        return decode(head["values"][0], out), tuple(head["tokens"][0])
+        return self.fetch_many([name])[name]
+
+    def fetch_many(self, names: list[str]) -> dict:
+        """``{name: (value, token)}`` for several attributes, in one request."""
+        head, out = self.worker.request({"op": "get", "handle": self.handle, "names": list(names)})
+        return {n: (decode(tree, out), tuple(tok)) for n, tree, tok in zip(names, head["values"], head["tokens"])}
 
     def __setattr__(self, name: str, value) -> None:
         try:
@@ -87,7 +91,12 @@ class RemoteInstance:
 
     def write(self, name: str, value: np.ndarray) -> None:
         """``obj.<name>[...] = value`` in the worker: into the learner's own array."""
-        self.worker.request({"op": "set", "handle": self.handle, "names": [name]}, [np.asarray(value)])
+        self.write_many({name: value})
+
+    def write_many(self, values: dict) -> None:
+        """``write`` for several attributes, in one request."""
+        self.worker.request({"op": "set", "handle": self.handle, "names": list(values)},
+                            [np.asarray(v) for v in values.values()])
 
     def __deepcopy__(self, memo) -> RemoteInstance:
         head, _ = self.worker.request({"op": "copy", "handle": self.handle})

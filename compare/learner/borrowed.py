@@ -1,0 +1,124 @@
+"""Is the backward under test the learner's own? Read from their source, never from what their code says.
+
+A ``backward`` that is inherited from, or calls into, this project's reference answer (``scratch``,
+``torch_impl``, ``compare``) or an autograd library (``torch``, ``jax``, ``tensorflow``) would pass every
+check without being a NumPy backward at all; a ``forward`` that calls an autograd library is no NumPy
+forward either. The file's AST says which modules each local name comes from, what the class inherits,
+and which names its methods (and the module's functions they call) use. Subclassing ``scratch.NeuralNetMLP``
+for its ``forward``, as the exercise notebook does, is fine while ``backward`` is the learner's own.
+``allow`` names modules a teacher permits (``--allow-import torch``).
+
+Lesson: the exercise is to write ``backward`` by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..gradcheck.diagnosis import Finding
+
+AUTOGRAD = {"torch": "autograd", "jax": "autograd", "tensorflow": "autograd"}
+REFERENCE = {"scratch": "this project's scratch package, the reference answer",
+             "torch_impl": "this project's torch_impl package, the twin",
+             "compare": "this project's compare package, the checker"}
+
+
+def _origins(tree: ast.Module) -> dict[str, str]:
+    """``{local name: dotted module it comes from}`` for every import in the file."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for a in node.names:
+                names[a.asname or a.name] = f"{node.module}.{a.name}"
+    return names
+
+
+def _used(fn: ast.AST, functions: dict[str, ast.FunctionDef], seen: set[str]) -> set[str]:
+    """Names ``fn`` uses, with those of the module's functions and the class's methods (``self.name``) it
+    calls, each followed once; ``functions`` holds both, methods under ``"self.<name>"``."""
+    used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
+    used |= {f"self.{n.attr}" for n in ast.walk(fn) if isinstance(n, ast.Attribute)
+             and isinstance(n.value, ast.Name) and n.value.id == "self"}
+    for n in ast.walk(fn):   # an import inside the method counts as a use of what it imports
+        if isinstance(n, ast.Import):
+            used |= {a.asname or a.name.split(".")[0] for a in n.names}
+        elif isinstance(n, ast.ImportFrom) and n.module:
+            used.add(f"@{n.module}")
+    for name in sorted(used & set(functions) - seen):
+        seen.add(name)
+        used |= _used(functions[name], functions, seen)
+    return used
+
+
+def _spelled(fn: ast.AST, functions: dict[str, ast.FunctionDef], name: str, origins: dict[str, str]) -> str:
+    """How the code spells its use of ``name``: the longest attribute chain on it (``torch.autograd.grad``),
+    with the module it was imported from when that differs."""
+    if name.startswith("@"):
+        return name.lstrip("@")
+    chains = [ast.unparse(n) for f in (fn, *functions.values()) for n in ast.walk(f)
+              if isinstance(n, ast.Attribute) and ast.unparse(n).split(".")[0] == name]
+    spelled = max(chains, key=len, default=name)
+    origin = origins.get(name, name)
+    return spelled if origin == name else f"{spelled} ({origin})"
+
+
+def _root(module: str) -> str:
+    return module.lstrip("@").split(".")[0]
+
+
+def borrowed(source: str, class_name: str, allow: tuple[str, ...] = ()) -> list[Finding]:
+    """Findings for ``class_name``'s ``backward`` and ``forward`` in ``source`` that are not NumPy code of the
+    learner's own; empty when the source cannot be parsed or the class is not found in it."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)
+    if cls is None:
+        return []
+    origins = _origins(tree)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+    findings = []
+    for method, forbidden in (("backward", {**AUTOGRAD, **REFERENCE}), ("forward", AUTOGRAD)):
+        forbidden = {k: v for k, v in forbidden.items() if k not in allow}
+        if method not in methods:
+            bases = [ast.unparse(b) for b in cls.bases]
+            base = next((b for b in bases if _root(origins.get(b.split(".")[0], b)) in forbidden), None)
+            if base is not None:
+                root = _root(origins.get(base.split(".")[0], base))
+                findings.append(Finding("borrowed", f"your {method} is inherited from {base} ({forbidden[root]}): the "
+                                        f"check is for a {method} you wrote in NumPy; write {method} in {class_name} "
+                                        f"(--allow-import {root} permits it)", []))
+            continue
+        reachable = {**functions, **{f"self.{name}": m for name, m in methods.items()}}
+        used = _used(methods[method], reachable, {f"self.{method}"})
+        hits = sorted({(_root(origins.get(u, u)), u) for u in used
+                       if _root(origins.get(u, u)) in forbidden and (u in origins or u.startswith("@"))})
+        if hits:
+            root, name = hits[0]
+            what = _spelled(methods[method], reachable, name, origins)
+            doer = "autograd" if root in AUTOGRAD else forbidden[root]
+            findings.append(Finding("borrowed", f"your {method} calls {what}: the check is for a NumPy {method} "
+                                    f"computed by your own code, not by {doer} (--allow-import {root} permits it)", []))
+    return findings
+
+
+def fail_borrowed(report, file: str | None, allow: tuple[str, ...] = ()) -> None:
+    """Add the ``borrowed`` findings for ``report``'s class in ``file`` and fail the check each belongs to
+    (a backward's: gradients; a forward's: forward). Nothing to read without a file (a class at a prompt)."""
+    if file is None:
+        return
+    try:
+        source = open(file, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError):
+        return
+    for finding in borrowed(source, report.class_name, tuple(allow)):
+        report.findings.append(finding)
+        stage_name = "gradients" if finding.message.startswith("your backward") else "forward"
+        for stage in report.stages:
+            if stage.name == stage_name:
+                stage.status, stage.summary = "FAIL", finding.message
