@@ -214,7 +214,8 @@ def test_training_parts_at_the_first_step_and_blames_the_step_not_a_parameter(mn
     parted = [f for f in report.findings if f.kind == "training-parted"]
     assert parted and parted[0].message.startswith("training parted from the twin at epoch 1, step 1")
     # the checks re-run at the weights before the parting agree: the step itself is to blame
-    assert "what differs is the step itself" in parted[0].message and parted[0].params == ["weight_out"]
+    assert "what differs is the step itself" in parted[0].message
+    assert parted[0].params in (["weight_out"], ["bias_out"])   # the two it changes, by the same amount
 
 
 def test_a_right_class_trains_in_lockstep_at_float64_rounding(mnist5k):

@@ -114,3 +114,31 @@ def test_a_folder_without_python_files_is_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == f"mlp-compare: error: {tmp_path / 'class'} holds no .py files; pass a folder of learners' " \
                        f"files or one file\n"
+
+
+def test_a_file_named_init_is_no_submission_and_cannot_reach_its_neighbours(tmp_path):
+    folder, out = tmp_path / "subs", tmp_path / "out"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("import sys\nsys.modules['builtins'].print = None\n")
+    (folder / "anna.py").write_text((LEARNERS / "book_mlp.py").read_text())
+    r = check_dir(folder, out)
+    with open(out / "summary.csv", newline="") as f:
+        rows = {row["file"]: row["verdict"] for row in csv.DictReader(f)}
+    assert rows == {"anna.py": "pass"} and r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_property_that_raises_costs_only_its_row(tmp_path):
+    folder, out = tmp_path / "subs", tmp_path / "out"
+    folder.mkdir()
+    book = (LEARNERS / "book_mlp.py").read_text()
+    raising = book.replace("self.bias_out = np.zeros(num_classes)", "self._b = np.zeros(num_classes)").replace(
+        "    def forward(self, x):", "    @property\n    def bias_out(self):\n        raise RuntimeError('no')\n\n"
+        "    def forward(self, x):")
+    assert raising.count("RuntimeError") == 1 and "self._b" in raising
+    (folder / "raises.py").write_text(raising)
+    (folder / "anna.py").write_text(book)
+    r = check_dir(folder, out)
+    with open(out / "summary.csv", newline="") as f:
+        rows = {row["file"]: row for row in csv.DictReader(f)}
+    assert rows["anna.py"]["verdict"] == "pass" and rows["raises.py"]["verdict"] == "FAIL", r.stdout + r.stderr
+    assert "RuntimeError: no" in rows["raises.py"]["first finding"]

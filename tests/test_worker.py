@@ -74,14 +74,15 @@ def test_exiting_at_import_cannot_load_and_says_how_it_ended(tmp_path):
 
 
 def test_a_pass_written_by_the_learner_is_never_read(tmp_path):
-    verdict = tmp_path / "verdict.json"
-    path = submission(tmp_path, "forger.py", prefix=(
-        "import sys, os, json\nfor a in sys.argv:\n    if a.endswith('.json'):\n"
-        "        open(a, 'w').write(json.dumps({'passed': True, 'exit_code': 0}))\n"
-        f"open({str(verdict)!r}, 'w').write('{{\"passed\": true}}') if os.access({str(tmp_path)!r}, os.W_OK) "
-        "else None\nos._exit(0)\n"))
-    r = check(path, "--json", str(tmp_path / "check.json"))
-    assert r.returncode == 2 and not (tmp_path / "check.json").exists(), r.stdout + r.stderr
+    """It knows where the JSON goes and writes a pass there while it loads: the checker's word comes last."""
+    verdict = tmp_path / "check.json"
+    forge = (f"import json\nopen({str(verdict)!r}, 'w').write(json.dumps({{'passed': True, 'exit_code': 0}}))\n")
+    r = check(submission(tmp_path, "forger.py", prefix=forge, source=MISSING_TWO), "--json", str(verdict))
+    assert r.returncode == 1 and json.loads(verdict.read_text())["passed"] is False, r.stdout + r.stderr
+    r = check(submission(tmp_path, "quitter.py", prefix=forge + "import os\nos._exit(0)\n"), "--json", str(verdict))
+    assert r.returncode == 2 and json.loads(verdict.read_text()) == {
+        "passed": False, "exit_code": 2, "error": f"{tmp_path / 'quitter.py'}: the file cannot be loaded: the "
+        f"process running your file exited with code 0 before it answered"}, r.stderr
 
 
 @pytest.mark.skipif(not POSIX_NAMESPACES, reason="needs a PID namespace (Linux, as root or with user namespaces)")
@@ -99,10 +100,23 @@ def test_no_process_it_starts_outlives_its_file(tmp_path):
 
 
 def test_a_helper_named_like_a_library_beside_the_file_shadows_nothing(tmp_path):
-    (tmp_path / "mlxtend.py").write_text("raise RuntimeError('not the real mlxtend')\n")
-    (tmp_path / "numpy.py").write_text("raise RuntimeError('not the real numpy')\n")
-    r = check(submission(tmp_path, "anna.py"))
+    """A package submission's folder comes after the standard library and site-packages on the worker's path."""
+    package = tmp_path / "anna"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "statistics.py").write_text("raise RuntimeError('not the standard library')\n")
+    (package / "numpy.py").write_text("raise RuntimeError('not the real numpy')\n")
+    (package / "mlp.py").write_text(BOOK.replace("import numpy as np\n", "import numpy as np\nimport statistics\n"))
+    r = check(package / "mlp.py")
     assert r.returncode == 0 and "verdict: your backprop agrees" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_reply_of_the_wrong_shape_is_garbage(tmp_path):
+    """A well-framed message on the reply channel, but not what was asked: the checker does not stumble."""
+    fake = ("import os, json\nbody = json.dumps({'classes': 5, 'n_arrays': 0}).encode()\n"
+            "os.write(3, len(body).to_bytes(8, 'big') + body)\nimport time\ntime.sleep(60)\n")
+    r = check(submission(tmp_path, "fake.py", prefix=fake), "--timeout", "20")
+    assert r.returncode == 2 and "not a reply" in r.stderr, r.stderr
 
 
 def test_garbage_on_the_reply_channel_is_not_a_reply(tmp_path):
@@ -139,8 +153,15 @@ def test_the_worker_runs_isolated_and_says_what_is_not(tmp_path):
     prefix, applied, missing = isolation()
     assert any("python -I" in a for a in applied)
     if os.name == "posix":
-        assert any("limits" in a for a in applied)
-    assert all(m for m in missing)   # each missing protection is named in words
+        assert any("limits on memory, CPU time, file size and open files" in a for a in applied)
+    if os.name == "posix" and os.geteuid() == 0:   # as root: switched to nobody, or said why not
+        assert any("nobody" in a for a in applied) or any(m.startswith("runs as root") for m in missing)
+    if POSIX_NAMESPACES:   # it sees no other process: not the checker, not the worker beside it
+        path = submission(tmp_path, "looks.py", prefix="import os\nprint('processes', "
+                          "sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n")
+        with Worker(path, timeout=30) as worker:
+            load_class(worker, path, None)
+            assert "processes [1]" in worker.output(), worker.output()
 
 
 def test_the_python_api_checks_in_a_worker_on_request_and_says_where_the_code_ran(mnist5k):
@@ -198,3 +219,21 @@ def test_a_backward_inherited_from_the_reference_fails_and_the_exercise_scaffold
                         + "class NeuralNetMLP(scratch.NeuralNetMLP):\n" + backward)
     r = check(scaffold)
     assert r.returncode == 0 and "verdict: your backprop agrees" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_checker(tmp_path):
+    """After its first forward the worker holds its interpreter lock for good (a regular expression that
+    backtracks for ever, in a thread), so it never reads the next request: a large one fills the pipe."""
+    stops = BOOK.replace("        return a_h, a_out", "        import re, threading\n"
+                         "        threading.Timer(0.2, re.match, ('(a+)+$', 'a' * 60 + 'b')).start()\n"
+                         "        return a_h, a_out")
+    path = submission(tmp_path, "stops.py", source=stops)
+    with Worker(path, timeout=5) as worker:
+        cls, _ = load_class(worker, path, None)
+        obj = cls(784, 50, 10, 123)
+        obj.forward(np.zeros((2, 784)))
+        time.sleep(0.5)
+        started = time.monotonic()
+        with pytest.raises(WorkerDied, match="still running after the limit of 5 s"):
+            obj.forward(np.zeros((2000, 784)))   # 12.5 MB: far more than a pipe holds
+        assert time.monotonic() - started < 10

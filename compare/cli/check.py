@@ -102,18 +102,19 @@ def main(args) -> int:
     if not is_path(source):   # an importable module: imported here, as pytest would
         from ..learner import load_target
 
-        return _check(args, lambda: load_target(args.target), in_worker=False)
+        return _check(args, lambda: load_target(args.target), lambda: None)
     from ..learner.load import load_in_worker, submission_of
     from ..worker.client import Worker
 
     file = Path(source)
     with Worker(submission_of(file) if file.is_file() else file, timeout=args.timeout,
                 memory_gib=args.memory_limit) as worker:
-        return _check(args, lambda: load_in_worker(worker, args.target), in_worker=True)
+        return _check(args, lambda: load_in_worker(worker, args.target), worker.close)
 
 
-def _check(args, load, in_worker: bool) -> int:
-    """Load the class with ``load()``, run every check, write the report; the exit code."""
+def _check(args, load, done) -> int:
+    """Load the class with ``load()``, run every check, call ``done()`` (which ends a worker and all it
+    started), then write the report and the JSON: nothing the learner's code could still touch; the exit code."""
     import numpy as np
 
     from ..data.load import load_dataset
@@ -124,11 +125,12 @@ def _check(args, load, in_worker: bool) -> int:
 
     try:
         target = load()
-    except CannotCheck as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except WorkerDied as e:   # it ended or hung while its file was loading: it cannot be loaded
-        print(f"{PROG}: error: {args.target}: the file cannot be loaded: {e}{_tail(e)}", file=sys.stderr)
+    except (CannotCheck, WorkerDied) as e:   # a worker that ended or hung while its file loaded: cannot load
+        done()
+        why = str(e) if isinstance(e, CannotCheck) else f"{args.target}: the file cannot be loaded: {e}"
+        if args.json is not None:   # whatever a file may have put there, the checker's word is the last
+            write_json(args.json, {"passed": False, "exit_code": 2, "error": why})
+        print(f"{PROG}: error: {why}{_tail(e) if isinstance(e, WorkerDied) else ''}", file=sys.stderr)
         return 2
     out = getattr(args, "out", None) or Path("runs") / time.strftime("check-%Y%m%d-%H%M%S")
     created = not out.exists()
@@ -138,9 +140,13 @@ def _check(args, load, in_worker: bool) -> int:
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, dtype=args.dtype, data=data,
                                 allow_imports=tuple(args.allow_import))
+        done()
     except WorkerDied as e:
+        done()
         if created and not any(out.iterdir()):
             out.rmdir()
+        if args.json is not None:
+            write_json(args.json, {"passed": False, "exit_code": 1, "error": f"{e.kind}: {e}"})
         print(f"{PROG}: {e.kind}: {args.target}: {e}{_tail(e)}", file=sys.stderr)
         return 1
     except BaseException as e:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from ..data.load import load_dataset
 from ..files import write_atomic, write_json
 from ..learner import CannotCheck, check_backprop
 from ..learner.folder import CANNOT_LOAD, CRASHED, FAIL, PASS, TIMED_OUT, Row, first_finding, subfolders
-from ..learner.load import load_in_worker, submission_of
+from ..learner.load import load_in_worker
 from ..report.check_files import write_report
 from ..worker.client import Worker, WorkerDied
 
@@ -54,15 +55,18 @@ def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, 
 
 
 def _check_one(file: Path, folder: Path, settings: dict, timeout: float, memory_gib: float) -> Row:
+    """One file's row; its files are written once its worker (and all it started) has ended."""
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ("check.json", "report.html"):  # from an earlier batch (--overwrite): never read as this one's
         (folder / stale).unlink(missing_ok=True)
     started = time.monotonic()
     row = Row(file.name, folder.name, "", CRASHED, "", 0.0, False)
+    report = target = None
     printed, loaded = "", False
-    with Worker(submission_of(file), timeout=timeout, memory_gib=memory_gib) as worker:
+    # Only the file itself: a folder of submissions is no package, and a neighbour's file is not its own.
+    with Worker(file, timeout=timeout, memory_gib=memory_gib) as worker:
         try:
-            target = load_in_worker(worker, str(file))
+            target = load_in_worker(worker, str(file), as_package=False)
             loaded = True
             report = check_backprop(target.cls, file=target.file, **settings)
         except CannotCheck as e:
@@ -72,14 +76,17 @@ def _check_one(file: Path, folder: Path, settings: dict, timeout: float, memory_
             row.finding = (f"did not finish within the {timeout:g} s limit (--timeout) and was stopped: an endless "
                            f"loop, or a check slower than the limit" if e.kind == "timed out" else str(e))
             printed = f"mlp-compare: {e.kind}: {e}"
-        else:
-            row.class_name, row.verdict = report.class_name, PASS if report.passed else FAIL
-            row.finding = "" if report.passed else first_finding(report.as_dict())
-            with DRAWING:
-                write_report(report, folder, settings["data"], target.cls)
-            write_json(folder / "check.json", report.as_dict())
-            row.has_report, printed = True, report.table()
+        except Exception as e:   # one file's trouble, whoever's it is, never costs the batch its summary
+            row.finding = f"the check stopped with an internal error: {type(e).__name__}: {' '.join(str(e).split())}"
+            printed = f"mlp-compare: internal error: {traceback.format_exc()}"
         tail = worker.output()
+    if report is not None and target is not None:
+        row.class_name, row.verdict = report.class_name, PASS if report.passed else FAIL
+        row.finding = "" if report.passed else first_finding(report.as_dict())
+        with DRAWING:
+            write_report(report, folder, settings["data"], target.cls)
+        write_json(folder / "check.json", report.as_dict())
+        row.has_report, printed = True, report.table()
     write_atomic(folder / "output.txt", printed + (f"\n\nwhat your code printed (its last lines):\n{tail}"
                                                    if tail.strip() else "") + "\n")
     row.seconds = time.monotonic() - started

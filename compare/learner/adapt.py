@@ -96,9 +96,13 @@ def describe(obj) -> str:
 def recognise(obj, file: str | None, dtype, features: int, classes: int) -> Learner:
     """Wrap ``obj`` in the adapter its attributes call for, or ``CannotCheck`` saying what it has."""
     name = class_name_of(obj)
-    if all(hasattr(obj, a) for a in PARAMS.values()):
+
+    def has(attribute: str) -> bool:   # a property of theirs may raise: that is their code raising
+        return call(file, f"reading {attribute}", hasattr, obj, attribute)
+
+    if all(has(a) for a in PARAMS.values()):
         return _book(obj, file, dtype, features, classes)
-    if all(hasattr(obj, a) for a in CONTRACT):
+    if all(has(a) for a in CONTRACT):
         learner = ProjectLearner(obj, file)
         if (learner.sizes[0], learner.sizes[-1]) != (features, classes):
             raise CannotCheck(f"{name} has sizes {list(learner.sizes)}; the check feeds it {features}-pixel digits "

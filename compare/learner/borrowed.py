@@ -18,6 +18,7 @@ import ast
 from ..gradcheck.diagnosis import Finding
 
 AUTOGRAD = {"torch": "autograd", "jax": "autograd", "tensorflow": "autograd"}
+DYNAMIC = {"__import__", "importlib", "exec", "eval", "compile", "__builtins__"}
 REFERENCE = {"scratch": "this project's scratch package, the reference answer",
              "torch_impl": "this project's torch_impl package, the twin",
              "compare": "this project's compare package, the checker"}
@@ -36,7 +37,7 @@ def _origins(tree: ast.Module) -> dict[str, str]:
     return names
 
 
-def _used(fn: ast.AST, functions: dict[str, ast.FunctionDef], seen: set[str]) -> set[str]:
+def _used(fn: ast.AST, functions: dict[str, ast.AST], seen: set[str]) -> set[str]:
     """Names ``fn`` uses, with those of the module's functions and the class's methods (``self.name``) it
     calls, each followed once; ``functions`` holds both, methods under ``"self.<name>"``."""
     used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
@@ -53,7 +54,7 @@ def _used(fn: ast.AST, functions: dict[str, ast.FunctionDef], seen: set[str]) ->
     return used
 
 
-def _spelled(fn: ast.AST, functions: dict[str, ast.FunctionDef], name: str, origins: dict[str, str]) -> str:
+def _spelled(fn: ast.AST, functions: dict[str, ast.AST], name: str, origins: dict[str, str]) -> str:
     """How the code spells its use of ``name``: the longest attribute chain on it (``torch.autograd.grad``),
     with the module it was imported from when that differs."""
     if name.startswith("@"):
@@ -78,11 +79,24 @@ def borrowed(source: str, class_name: str, allow: tuple[str, ...] = ()) -> list[
         return []
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)
     if cls is None:
-        return []
+        return [Finding("borrowed", f"class {class_name} is not defined at the top level of your file, where the "
+                        f"check reads its backward from: define it there (not inside an if, a function or exec)", [])]
     origins = _origins(tree)
-    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for node in tree.body:   # Base = scratch.NeuralNetMLP: an alias is what it names
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            root = ast.unparse(node.value).split(".")[0].split("(")[0]
+            if root in origins:
+                origins[node.targets[0].id] = origins[root] + ast.unparse(node.value)[len(root):]
+    functions: dict[str, ast.AST] = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    functions.update({n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign)   # g = lambda ...
+                      and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and isinstance(n.value, ast.Lambda)})
     methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
     findings = []
+    bound = {t.id for n in cls.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+             for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    for method in sorted(bound & {"forward", "backward"} - set(methods)):
+        findings.append(Finding("borrowed", f"your {method} is assigned in the class body, not written as a method: "
+                                f"the check is for a {method} you wrote (def {method}(self, ...))", []))
     for method, forbidden in (("backward", {**AUTOGRAD, **REFERENCE}), ("forward", AUTOGRAD)):
         forbidden = {k: v for k, v in forbidden.items() if k not in allow}
         if method not in methods:
@@ -96,6 +110,12 @@ def borrowed(source: str, class_name: str, allow: tuple[str, ...] = ()) -> list[
             continue
         reachable = {**functions, **{f"self.{name}": m for name, m in methods.items()}}
         used = _used(methods[method], reachable, {f"self.{method}"})
+        dynamic = sorted(used & DYNAMIC)
+        if dynamic:
+            findings.append(Finding("borrowed", f"your {method} uses {dynamic[0]}, which imports or runs code by name: "
+                                    f"the check cannot tell whose code that is; write {method} with plain imports",
+                                    []))
+            continue
         hits = sorted({(_root(origins.get(u, u)), u) for u in used
                        if _root(origins.get(u, u)) in forbidden and (u in origins or u.startswith("@"))})
         if hits:
@@ -107,16 +127,31 @@ def borrowed(source: str, class_name: str, allow: tuple[str, ...] = ()) -> list[
     return findings
 
 
-def fail_borrowed(report, file: str | None, allow: tuple[str, ...] = ()) -> None:
-    """Add the ``borrowed`` findings for ``report``'s class in ``file`` and fail the check each belongs to
-    (a backward's: gradients; a forward's: forward). Nothing to read without a file (a class at a prompt)."""
+def defined_elsewhere(description: dict, allow: tuple[str, ...] = ()) -> list[Finding]:
+    """The worker's word on where ``backward`` was defined, as a cross-check of the source (the worker is
+    the learner's process and may lie, so this can only add a finding, never clear one)."""
+    own, where = str(description.get("module", "")), str(description.get("defined_in", {}).get("backward", ""))
+    root = where.split(".")[0]
+    if not own or not where or where == own or root in allow:
+        return []
+    return [Finding("borrowed", f"your backward is defined in {where}, not in your file: the check is for a "
+                    f"backward you wrote (--allow-import {root} permits it)", [])]
+
+
+def fail_borrowed(report, file: str | None, allow: tuple[str, ...] = (), description: dict | None = None) -> None:
+    """Add the ``borrowed`` findings for ``report``'s class in ``file`` (and, from a worker, its
+    ``description``) and fail the check each belongs to (a backward's: gradients; a forward's: forward).
+    Without a file (a class at a prompt) there is no source to read."""
     if file is None:
         return
     try:
         source = open(file, encoding="utf-8").read()
     except (OSError, UnicodeDecodeError):
         return
-    for finding in borrowed(source, report.class_name, tuple(allow)):
+    found = borrowed(source, report.class_name, tuple(allow))
+    if not found and description is not None:
+        found = defined_elsewhere(description, tuple(allow))
+    for finding in found:
         report.findings.append(finding)
         stage_name = "gradients" if finding.message.startswith("your backward") else "forward"
         for stage in report.stages:

@@ -109,7 +109,7 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     # spin after their work would slow the other side down.
     with same_threads(1):
         _run_checks(report, subj, batches, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
-    fail_borrowed(report, file, allow_imports)
+    fail_borrowed(report, file, allow_imports, first.obj.description if is_remote(first.obj) else None)
     return report
 
 

@@ -41,7 +41,8 @@ class Row:
 
 def learner_files(folder: Path) -> list[Path]:
     """The ``*.py`` files directly inside ``folder``, sorted by name (hidden files left out)."""
-    return sorted(p for p in Path(folder).glob("*.py") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in Path(folder).glob("*.py") if p.is_file() and not p.name.startswith(".")
+                  and p.name != "__init__.py")   # it would make the folder a package run before every file
 
 
 def exit_code(rows: list[Row]) -> int:
@@ -75,11 +76,16 @@ def first_finding(result: dict) -> str:
     return f"{failed[0]['name']}: {failed[0]['summary']}" if failed else "the check failed"
 
 
+def _cell(text: str) -> str:
+    """Text from a submission as a spreadsheet reads it: never a formula (a leading =, +, - or @ is quoted)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def write_csv(rows: list[Row], path: Path) -> None:
     """``summary.csv``: file, class, verdict, first finding, seconds; one row per file."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in rows:
-        w.writerow([r.file, r.class_name, r.verdict, r.finding, f"{r.seconds:.1f}"])
+        w.writerow([_cell(r.file), _cell(r.class_name), r.verdict, _cell(r.finding), f"{r.seconds:.1f}"])
     write_atomic(path, buf.getvalue())

@@ -179,7 +179,7 @@ def submission_of(path: Path) -> Path:
     return root / parts[0] if len(parts) > 1 else path
 
 
-def load_in_worker(worker, text: str) -> Target:
+def load_in_worker(worker, text: str, as_package: bool = True) -> Target:
     """The class named by ``PATH.py[:NAME]``, loaded in ``worker`` (a started ``compare.worker.client.Worker``
     for that file): a ``Target`` whose ``cls`` is a ``RemoteClass``. The same one-line ``CannotCheck`` as
     ``load_target`` for everything that keeps the file from loading."""
@@ -193,7 +193,7 @@ def load_in_worker(worker, text: str) -> Target:
     if path.suffix != ".py":
         raise CannotCheck(f"{path}: expected a Python file ending in .py")
     where = shown(path)
-    root, parts = package_of(path)
+    root, parts = package_of(path) if as_package else (path.parent, [path.stem])
     inside = "/".join([*parts[:-1], path.name]) if len(parts) > 1 else None
     try:
         cls, found = load_class(worker, path, name, inside, ".".join(parts) if len(parts) > 1 else None)

@@ -11,6 +11,7 @@ started (the namespace's first process takes the rest with it).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import shutil
@@ -30,6 +31,8 @@ SERVE = Path(__file__).with_name("serve.py")
 TAIL_BYTES = 4000          # what is kept of a worker's output: its last bytes
 FILE_LIMIT = 64 << 20      # bytes a worker may write to any one file
 OPEN_FILES = 256
+MAX_REPLY = 512 << 20      # bytes of one reply, arrays included
+NOBODY = 65534             # the unprivileged user's id, where the worker switches to it
 PR_SET_PDEATHSIG = 1       # Linux prctl option: a signal for this process when its parent dies
 POSIX = os.name == "posix"
 # A math library's idle threads would compete with the checker's and with other workers.
@@ -51,9 +54,14 @@ class TheirError(Exception):
     def __init__(self, error: dict):
         self.type, self.message = str(error.get("type", "?")), str(error.get("message", ""))
         self.where, self.code = str(error.get("where", "")), error.get("code")
+        self.type, self.message, self.where = self.type[:80], self.message[:2000], self.where[:200]
+        self.code = self.code if isinstance(self.code, int) else None
         self.is_import = bool(error.get("import"))
         syntax = error.get("syntax")
-        self.syntax: tuple[str, int] | None = (str(syntax[0]), int(syntax[1] or 0)) if syntax else None
+        try:
+            self.syntax: tuple[str, int] | None = (str(syntax[0])[:500], int(syntax[1] or 0)) if syntax else None
+        except (TypeError, ValueError, IndexError, KeyError):
+            self.syntax = None
         super().__init__(f"{self.type}: {self.message}")
 
 
@@ -72,10 +80,12 @@ def isolation() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     missing = []
     if POSIX:
         applied.append("limits on memory, CPU time, file size and open files")
-        unshare = ["unshare", "--pid", "--fork", "--kill-child", "--net"]
+        # --mount-proc: a /proc of its own, so it cannot see (or open the pipes of) the workers beside it
+        unshare = ["unshare", "--pid", "--fork", "--kill-child", "--net", "--mount", "--mount-proc"]
         if shutil.which("unshare") and _works([*unshare, "true"]):
             prefix += unshare
-            applied.append("a PID namespace (no process outlives its file) and no network")
+            applied.append("a PID namespace with its own /proc (no process outlives its file, none sees another "
+                           "worker) and no network")
         else:
             missing.append("no PID or network namespace here (needs root or user namespaces): a process that "
                            "leaves its process group could outlive its file, and the network is reachable")
@@ -94,12 +104,13 @@ def isolation() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
 
 
 def _limits(memory_bytes: int | None, cpu_seconds: int):
-    def apply() -> None:   # in the child between fork and exec: C calls only
-        import ctypes
-        import resource
+    import resource  # imported here, before the fork: nothing may be imported between fork and exec
 
-        if sys.platform.startswith("linux"):   # if the checker dies, so does the worker, and all it started
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+    def apply() -> None:   # in the child between fork and exec: C calls only
+        if libc is not None:   # if the checker dies, so does the worker, and all it started
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
         if memory_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
@@ -134,33 +145,41 @@ class Worker:
 
     def start(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="mlp-compare-worker-"))
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        assert self.folder is not None
         copy = self.folder / "submission"
         copy.mkdir()
-        if self.submission.is_dir():   # one learner's folder, or the package a file lives in
-            shutil.copytree(self.submission, copy / self.submission.name,
+        if self.submission.is_dir():   # one learner's folder, or the package a file lives in; links stay links
+            shutil.copytree(self.submission, copy / self.submission.name, symlinks=True,
                             ignore=shutil.ignore_patterns("__pycache__", ".*"))
         else:
             shutil.copy2(self.submission, copy / self.submission.name)
-        for path in [self.folder, *self.folder.rglob("*")]:   # readable by the unprivileged user
-            path.chmod(0o755 if path.is_dir() else 0o644)
         prefix, _, _ = isolation()
+        if "setpriv" in prefix:   # the unprivileged user must read its own copy; nobody else needs to
+            for path in [self.folder, *self.folder.rglob("*")]:
+                os.chown(path, NOBODY, -1, follow_symlinks=False)
         env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ} | ONE_THREAD | {"HOME": str(self.folder)}
         self.deadline = time.monotonic() + self.timeout
         self.process = subprocess.Popen(
             [*prefix, sys.executable, "-I", str(SERVE)], cwd=self.folder, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=POSIX,
             preexec_fn=_limits(self.memory, int(self.timeout) + 5) if POSIX else None)
-        threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._read_output, daemon=True).start()
 
-    def _read_replies(self) -> None:
+    def _read_reply(self) -> None:
+        """Read exactly one message (the reply to the request just sent) into the queue: the worker cannot
+        queue up replies nobody asked for, and a reply is bounded in size as it is read."""
         assert self.process is not None and self.process.stdout is not None
-        while True:
-            try:
-                self.replies.put(read_message(self.process.stdout))
-            except (EOFError, ProtocolError, ValueError, OSError) as e:
-                self.replies.put(e)
-                return
+        try:
+            self.replies.put(read_message(self.process.stdout, max_total=MAX_REPLY))
+        except Exception as e:   # EOF, a broken bound, a header nested past any sense: all end the worker
+            self.replies.put(e)
 
     def _read_output(self) -> None:
         assert self.process is not None and self.process.stderr is not None
@@ -183,11 +202,16 @@ class Worker:
         assert self.process is not None and self.process.stdin is not None
         if self.dead is not None:
             raise self.dead
+        # Written from a thread: a worker that stops reading (stopped, or stuck) would block a large write
+        # forever, past any deadline.
+        stdin = self.process.stdin
+        writer = threading.Thread(target=_send, args=(stdin, header, list(arrays)), daemon=True)
+        writer.start()
+        writer.join(max(self.deadline - time.monotonic(), 0.0))
         try:
-            write_message(self.process.stdin, header, list(arrays))
-        except (BrokenPipeError, OSError):
-            pass   # the reply queue says what happened
-        try:
+            if writer.is_alive():
+                raise queue.Empty
+            threading.Thread(target=self._read_reply, daemon=True).start()
             reply = self.replies.get(timeout=max(self.deadline - time.monotonic(), 0.0))
         except queue.Empty:
             self.close()
@@ -197,14 +221,27 @@ class Worker:
             self.dead = self._died(reply)
             raise self.dead
         head, out = reply
+        if not isinstance(head, dict):
+            self.dead = self._died(ProtocolError("a reply that is not a JSON object"))
+            raise self.dead
         if "error" in head:
+            if not isinstance(head["error"], dict):
+                raise self.garbage("an error that is not described")
             raise TheirError(head["error"])
         return head, out
+
+    def garbage(self, why: str) -> WorkerDied:
+        """The worker answered something that cannot be a reply (a missing field, a wrong type): it is ended,
+        and every later request says so."""
+        self.close()
+        self.dead = WorkerDied("garbage", f"the process running your file answered something that is not a reply "
+                                          f"({why[:200]})", self.output())
+        return self.dead
 
     def _died(self, error: BaseException) -> WorkerDied:
         """What ended the worker, as the ``WorkerDied`` to raise; the worker is closed."""
         assert self.process is not None
-        if isinstance(error, EOFError):
+        if isinstance(error, (EOFError, OSError)) and not isinstance(error, ProtocolError):
             try:
                 code = self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -220,11 +257,11 @@ class Worker:
     def close(self) -> None:
         """Kill the worker and everything it started; remove its folder."""
         p = self.process
-        if p is not None and p.poll() is None:
-            try:
+        if p is not None:
+            try:   # the whole group, even when its first process has already ended
                 if POSIX:
                     os.killpg(p.pid, signal.SIGKILL)
-                else:
+                elif p.poll() is None:
                     p.kill()
             except (ProcessLookupError, PermissionError):
                 pass
@@ -234,6 +271,13 @@ class Worker:
                 pass
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _send(stream, header: dict, arrays: list) -> None:
+    try:
+        write_message(stream, header, arrays)
+    except (BrokenPipeError, OSError, ValueError):
+        pass   # the worker is gone: the reply queue says how
 
 
 def _signal_name(number: int) -> str:

@@ -16,15 +16,27 @@ from typing import Any
 import numpy as np
 
 from .client import TheirError, Worker
-from .serve import decode, encode
+from .serve import ProtocolError, decode, encode
+
+MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ProtocolError, RecursionError)
+
+
+def _name(text) -> str:
+    """A class or method name from the worker, as plain identifier characters (at most 80)."""
+    cleaned = "".join(c for c in str(text)[:80] if c.isalnum() or c == "_")
+    return cleaned or "unnamed"
 
 
 def _signature(params: list | None) -> inspect.Signature | None:
+    """The signature the worker described, or None when it described none (or nothing that can be one)."""
     if params is None:
         return None
     empty = inspect.Parameter.empty
-    return inspect.Signature([inspect.Parameter(name, inspect._ParameterKind(kind), default=None if has else empty)
-                              for name, kind, has in params])
+    try:
+        return inspect.Signature([inspect.Parameter(_name(name), inspect._ParameterKind(int(kind)),
+                                                    default=None if has else empty) for name, kind, has in params])
+    except MALFORMED:
+        return None
 
 
 class RemoteMethod:
@@ -39,9 +51,13 @@ class RemoteMethod:
     def __call__(self, *args) -> Any:
         arrays: list = []
         trees = [encode(a, arrays) for a in args]
-        head, out = self.instance.worker.request({"op": "call", "handle": self.instance.handle,
-                                                  "method": self.__name__, "args": trees}, arrays)
-        return decode(head["result"], out)
+        worker = self.instance.worker
+        head, out = worker.request({"op": "call", "handle": self.instance.handle, "method": self.__name__,
+                                    "args": trees}, arrays)
+        try:
+            return decode(head["result"], out)
+        except MALFORMED as e:
+            raise worker.garbage(f"{type(e).__name__} in a {self.__name__} result") from None
 
 
 class RemoteInstance:
@@ -53,6 +69,10 @@ class RemoteInstance:
         object.__setattr__(self, "worker", worker)
         object.__setattr__(self, "handle", handle)
         head, _ = worker.request({"op": "describe", "handle": handle, "methods": list(self.METHODS)})
+        if not (isinstance(head.get("attributes"), dict) and isinstance(head.get("methods"), dict)
+                and isinstance(head.get("public_methods"), list)):
+            raise worker.garbage("a description without its attributes and methods")
+        head["class"] = _name(head.get("class"))
         object.__setattr__(self, "description", head)
 
     @property
@@ -78,7 +98,13 @@ class RemoteInstance:
     def fetch_many(self, names: list[str]) -> dict:
         """``{name: (value, token)}`` for several attributes, in one request."""
         head, out = self.worker.request({"op": "get", "handle": self.handle, "names": list(names)})
-        return {n: (decode(tree, out), tuple(tok)) for n, tree, tok in zip(names, head["values"], head["tokens"])}
+        try:
+            values = {n: (decode(tree, out), tuple(tok)) for n, tree, tok in zip(names, head["values"], head["tokens"])}
+        except MALFORMED as e:
+            raise self.worker.garbage(f"{type(e).__name__} in the values of {', '.join(names)}") from None
+        if len(values) != len(names):
+            raise self.worker.garbage("fewer values than were asked for")
+        return values
 
     def __setattr__(self, name: str, value) -> None:
         try:
@@ -100,6 +126,8 @@ class RemoteInstance:
 
     def __deepcopy__(self, memo) -> RemoteInstance:
         head, _ = self.worker.request({"op": "copy", "handle": self.handle})
+        if not isinstance(head.get("handle"), int):
+            raise self.worker.garbage("a copy without a handle")
         return RemoteInstance(self.worker, head["handle"])
 
 
@@ -114,6 +142,8 @@ class RemoteClass:
 
     def __call__(self, *args, **kwargs) -> RemoteInstance:
         head, _ = self.worker.request({"op": "new", "args": list(args), "kwargs": kwargs})
+        if not isinstance(head.get("handle"), int):
+            raise self.worker.garbage("a new instance without a handle")
         return RemoteInstance(self.worker, head["handle"])
 
 
@@ -125,7 +155,12 @@ def load_class(worker: Worker, file: Path, name: str | None, inside: str | None 
     when the file raises while it loads."""
     head, _ = worker.request({"op": "load", "folder": "submission", "file": inside or file.name, "class": name,
                               "package": package})
-    classes = [str(c) for c in head["classes"]]
-    if len(classes) != 1:
-        return None, head
-    return RemoteClass(worker, classes[0], head["signature"], str(file)), head
+    try:
+        found: dict[str, Any] = {"classes": [_name(c) for c in head["classes"]][:64],
+                                 "defined": [_name(c) for c in head["defined"]][:64], "named": _name(head["named"]),
+                                 "signature": head.get("signature")}
+    except MALFORMED as e:
+        raise worker.garbage(f"{type(e).__name__} in what loading found") from None
+    if len(found["classes"]) != 1:
+        return None, found
+    return RemoteClass(worker, found["classes"][0], found["signature"], str(file)), found

@@ -54,9 +54,14 @@ def _length(stream, bound: int, what: str) -> int:
     return n
 
 
-def read_message(stream, max_array: int = MAX_ARRAY) -> tuple[dict, list[np.ndarray]]:
-    """One message: ``(header, arrays)``. ``EOFError`` at a clean end; ``ProtocolError`` when it breaks a bound."""
-    header = json.loads(_read_exact(stream, _length(stream, MAX_HEADER, "a header")).decode("utf-8"))
+def read_message(stream, max_array: int = MAX_ARRAY, max_total: int | None = None) -> tuple[dict, list[np.ndarray]]:
+    """One message: ``(header, arrays)``. ``EOFError`` at a clean end; ``ProtocolError`` when it breaks a bound
+    (``max_total``: bytes of the whole message)."""
+    try:
+        header = json.loads(_read_exact(stream, _length(stream, MAX_HEADER, "a header")).decode("utf-8"))
+    except (ValueError, RecursionError) as e:   # not JSON, not UTF-8, or nested past any sense
+        raise ProtocolError(f"a header that is not JSON ({type(e).__name__})") from None
+    total = 0
     if not isinstance(header, dict):
         raise ProtocolError(f"a header must be a JSON object, got {type(header).__name__}")
     count = header.get("n_arrays", 0)
@@ -64,7 +69,11 @@ def read_message(stream, max_array: int = MAX_ARRAY) -> tuple[dict, list[np.ndar
         raise ProtocolError(f"n_arrays must be 0..{MAX_ARRAYS}, got {count!r}")
     arrays = []
     for _ in range(count):
-        raw = _read_exact(stream, _length(stream, max_array, "an array"))
+        n = _length(stream, max_array, "an array")
+        total += n
+        if max_total is not None and total > max_total:
+            raise ProtocolError(f"a message of over {max_total} bytes is over the bound")
+        raw = _read_exact(stream, n)
         try:
             arrays.append(np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False))
         except Exception as e:  # bad magic, a pickled object array, a truncated body
@@ -166,6 +175,7 @@ class Server:
         self.cls: type | None = None
         self.objects: dict[int, object] = {}
         self.next_id = 1
+        self.module_name = ""
 
     def op_load(self, req: dict, inp: list, out: list) -> dict:
         folder = req["folder"]
@@ -182,6 +192,7 @@ class Server:
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             spec.loader.exec_module(module)
+        self.module_name = name
         defined = [c for c in vars(module).values() if inspect.isclass(c) and c.__module__ == name]
         found: list = [c for c in defined if callable(getattr(c, "forward", None))
                        and callable(getattr(c, "backward", None))]
@@ -241,8 +252,11 @@ class Server:
                 attrs[n].update(shape=list(v.shape), dtype=v.dtype.str, kind=v.dtype.kind)
         methods = {m: self._signature(getattr(obj, m)) for m in req.get("methods", [])
                    if callable(getattr(obj, m, None))}
+        defined_in = {m: short(getattr(getattr(type(obj), m, None), "__module__", None) or "")
+                      for m in ("forward", "backward")}
         public = [n for n, v in inspect.getmembers(type(obj), callable) if not n.startswith("_")]
-        return {"class": type(obj).__name__, "attributes": attrs, "methods": methods, "public_methods": public}
+        return {"class": type(obj).__name__, "attributes": attrs, "methods": methods, "public_methods": public,
+                "defined_in": defined_in, "module": self.module_name}
 
     def op_get(self, req: dict, inp: list, out: list) -> dict:
         """The named attributes (arrays as copies), with a token per value that changes when it is rebound."""
@@ -293,7 +307,16 @@ def serve(instream, outstream) -> None:
         write_message(outstream, reply, reply_arrays)
 
 
+def _undumpable() -> None:
+    """Linux: no other process of the same user may open this one's files under /proc or trace it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0)   # PR_SET_DUMPABLE, 0
+
+
 def main() -> None:
+    _undumpable()
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # the learner's prints go to stderr, never to replies
     sys.stdout = sys.stderr
