@@ -17,9 +17,6 @@ from ..files import write_atomic
 # A row's verdict: the check's own (pass, FAIL, cannot load) or what became of its process.
 PASS, FAIL, CANNOT_LOAD, TIMED_OUT, CRASHED = "pass", "FAIL", "cannot load", "timed out", "crashed"
 CSV_COLUMNS = ("file", "class", "verdict", "first finding", "seconds")
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-CANNOT_LOAD_PREFIX = "mlp-compare: error: "  # the one line a check that cannot load the file ends with
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the children import this copy of compare, not another
 
 
 @dataclass
