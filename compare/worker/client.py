@@ -31,6 +31,11 @@ SERVE = Path(__file__).with_name("serve.py")
 TAIL_BYTES = 4000          # what is kept of a worker's output: its last bytes
 FILE_LIMIT = 64 << 20      # bytes a worker may write to any one file
 OPEN_FILES = 256
+# In the worker's mount namespace: its folder stays writable (a bind mount of itself), everything else becomes read-only, and /dev/shm
+# is a fresh tmpfs of its own; then the worker starts. $0 is the folder.
+READ_ONLY = ('mount --bind "$0" "$0" && mount -o remount,bind,ro / && mount -t tmpfs -o size=64m tmpfs /dev/shm '
+             '&& cd "$0" && exec "$@"')   # cd: into the writable mount, not the folder beneath it
+FOLDER = "{folder}"   # stands in the argument list for the worker's folder
 MAX_REPLY = 512 << 20      # bytes of one reply, arrays included
 NOBODY = 65534             # the unprivileged user's id, where the worker switches to it
 PR_SET_PDEATHSIG = 1       # Linux prctl option: a signal for this process when its parent dies
@@ -80,12 +85,18 @@ def isolation() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     missing = []
     if POSIX:
         applied.append("limits on memory, CPU time, file size and open files")
-        # --mount-proc: a /proc of its own, so it cannot see (or open the pipes of) the workers beside it
+        # --mount-proc: a /proc of its own, so it cannot see (or open the pipes of) the workers beside it;
+        # READ_ONLY then leaves it one writable folder, its own: it can touch no output of the checker's.
         unshare = ["unshare", "--pid", "--fork", "--kill-child", "--net", "--mount", "--mount-proc"]
-        if shutil.which("unshare") and _works([*unshare, "true"]):
-            prefix += unshare
+        probe = tempfile.mkdtemp(prefix="mlp-compare-probe-")
+        try:
+            works = shutil.which("unshare") is not None and _works([*unshare, "sh", "-c", READ_ONLY, probe, "true"])
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+        if works:
+            prefix += [*unshare, "sh", "-c", READ_ONLY, FOLDER]
             applied.append("a PID namespace with its own /proc (no process outlives its file, none sees another "
-                           "worker) and no network")
+                           "worker), no network, and a read-only file system but for its own folder")
         else:
             missing.append("no PID or network namespace here (needs root or user namespaces): a process that "
                            "leaves its process group could outlive its file, and the network is reachable")
@@ -166,8 +177,9 @@ class Worker:
                 os.chown(path, NOBODY, -1, follow_symlinks=False)
         env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ} | ONE_THREAD | {"HOME": str(self.folder)}
         self.deadline = time.monotonic() + self.timeout
+        argv = [str(self.folder) if a == FOLDER else a for a in [*prefix, sys.executable, "-I", str(SERVE)]]
         self.process = subprocess.Popen(
-            [*prefix, sys.executable, "-I", str(SERVE)], cwd=self.folder, env=env, stdin=subprocess.PIPE,
+            argv, cwd=self.folder, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=POSIX,
             preexec_fn=_limits(self.memory, int(self.timeout) + 5) if POSIX else None)
         threading.Thread(target=self._read_output, daemon=True).start()
