@@ -26,10 +26,19 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
-def _file_mode() -> int:
+def _read_umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+# Read once, at import: setting the umask to read it would, for that instant, give every file and folder
+# another thread creates mode 0777 (check DIR writes reports from several threads).
+UMASK = _read_umask()
+
+
+def _file_mode() -> int:
+    return 0o666 & ~UMASK
 
 
 def write_json(path: Path, obj) -> None:
