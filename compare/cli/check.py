@@ -57,9 +57,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "summary.html and a subfolder per file (default: runs/check-YYYYmmdd-HHMMSS)")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a folder that already holds files")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    p.add_argument("--allow-import", action="append", default=[], metavar="NAME",
+    p.add_argument("--allow-import", action="append", default=argparse.SUPPRESS, metavar="NAME",
                    help="let backward use this module (torch, jax, tensorflow, scratch, torch_impl, compare); by "
-                        "default a backward that is not NumPy code of the learner's own fails; repeatable")
+                        "default a backward that is not NumPy code of the learner's own fails (none allowed); "
+                        "repeatable")
     folder = p.add_argument_group("the worker process that runs a learner's file (one per file of a folder)")
     folder.add_argument("--timeout", type=seconds, default=120,
                         help="seconds a file's worker may take for everything it is asked; then it is stopped and "
@@ -139,7 +140,7 @@ def _check(args, load, done) -> int:
         data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, dtype=args.dtype, data=data,
-                                allow_imports=tuple(args.allow_import))
+                                allow_imports=tuple(getattr(args, "allow_import", ())))
         done()
     except WorkerDied as e:
         done()
@@ -189,7 +190,8 @@ def check_folder(args) -> int:
           f"{args.timeout:g} s)")
     started = time.perf_counter()
     rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      dtype=args.dtype, allow_imports=tuple(args.allow_import), timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
+                      dtype=args.dtype, allow_imports=tuple(getattr(args, "allow_import", ())), timeout=args.timeout,
+                      jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
                       memory_gib=args.memory_limit,
                       on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
     wall = time.perf_counter() - started
