@@ -69,10 +69,11 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     training afterwards (0 skips it). ``data``: the mnist-5k ``Dataset`` to use (loaded when not given).
     Raises ``CannotCheck`` (a ``ValueError``) when the class cannot be loaded, built or adapted.
 
-    ``allow_imports``: modules a backward may use (``"torch"``); by default a backward that is not NumPy code of
-    the learner's own fails (``compare.learner.borrowed``). ``isolate``: load the class's source file in a worker process (``compare.worker``) and check it there,
-    as ``mlp-compare check`` does, within ``timeout`` seconds; by default a learner's own test runs it here.
-    A class without a source file (defined at a prompt) is checked here, and the report says so.
+    ``allow_imports``: modules a backward may use (``"torch"``); by default a backward that is not NumPy code
+    of the learner's own fails (``compare.learner.borrowed``). ``isolate``: load the class's source file in a
+    worker process (``compare.worker``) and check it there, as ``mlp-compare check`` does, within ``timeout``
+    seconds (an instance is checked through its class); by default a learner's own test runs it here. A
+    class without a source file (defined at a prompt) is checked here, and the report says so.
     """
     dtype = np.dtype(dtype)
     if isolate and not is_remote(obj):
