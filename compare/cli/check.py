@@ -104,6 +104,7 @@ def main(args) -> int:
         from ..learner import load_target
 
         return _check(args, lambda: load_target(args.target), lambda: None)
+    from ..learner import check_backprop  # noqa: F401  (torch loads now, not on the worker's clock)
     from ..learner.load import load_in_worker, submission_of
     from ..worker.client import Worker
 
