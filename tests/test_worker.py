@@ -252,3 +252,22 @@ def test_a_worker_that_stops_reading_cannot_block_the_checker(tmp_path):
         with pytest.raises(WorkerDied, match="still running after the limit of 5 s"):
             obj.forward(np.zeros((2000, 784)))   # 12.5 MB: far more than a pipe holds
         assert time.monotonic() - started < 10
+
+
+def test_autograd_hidden_in_a_helper_file_of_the_submission_is_found(tmp_path):
+    package = tmp_path / "bob"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text(AUTOGRAD_BACKWARD[AUTOGRAD_BACKWARD.index("    def _autograd"):]
+                                       .replace("    def _autograd(self, x, y):", "def grads(self, x, y):")
+                                       .replace("\n        ", "\n    ").replace("import numpy as np\n", "")
+                                       .join(["import torch\n\n\n", ""]))
+    (package / "mlp.py").write_text(BOOK.replace("import numpy as np\n", "import numpy as np\n\nfrom .helper import "
+                                                 "grads\n", 1).replace(
+        "    def backward(self, x, a_h, a_out, y):\n",
+        "    def backward(self, x, a_h, a_out, y):\n        return grads(self, x, y)\n\n"
+        "    def _unused(self, x, a_h, a_out, y):\n", 1))
+    r = check(package / "mlp.py")
+    assert r.returncode == 1 and "your backward calls torch.autograd.grad, in helper.py" in r.stdout, r.stdout
+    allowed = check(package / "mlp.py", "--allow-import", "torch", "--overwrite")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
