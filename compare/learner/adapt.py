@@ -22,7 +22,7 @@ import numpy as np
 
 from ..worker.remote import RemoteClass, RemoteInstance
 from .blame import CannotCheck, call
-from .book import PARAMS, BookLearner, layout_of
+from .book import PARAMS, BookLearner, layout_of, writes_stick
 from .handles import attribute_names, class_name_of, read
 from .project import CONTRACT, ProjectLearner
 
@@ -162,5 +162,7 @@ def subject(obj, file: str | None, sizes: tuple[int, int, int], seed: int, dtype
         def make() -> Learner:
             return recognise(copy.deepcopy(original), file, dtype, features, classes)
         name = class_name_of(obj)
-    make()  # fail now, in one line, before any data is loaded
+    first = make()  # fail now, in one line, before any data is loaded
+    if isinstance(first, BookLearner):
+        writes_stick(first.obj)
     return Subject(name, file, make)

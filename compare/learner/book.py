@@ -85,7 +85,6 @@ class BookLearner:
                     raise CannotCheck(f"{class_name_of(obj)}.{name} cannot be set, so it cannot be cast to "
                                       f"{self.dtype}; give the property a setter") from None
             self.shapes[name] = value.shape
-            _writes_stick(obj, name)
         self.param_names = dict(PARAMS)
         if is_remote(obj):   # its methods' source is read from the file, never from the worker
             forward, backward = (method_source(file, class_name_of(obj), m) for m in ("forward", "backward"))
@@ -201,6 +200,13 @@ class BookLearner:
                                       f"back between checks: update that array in place, or give the property a "
                                       f"setter") from None
         write_all(self.obj, {name: values for name, (_, _, values) in saved.items()})
+
+
+def writes_stick(obj) -> None:
+    """``CannotCheck`` when writing into a weight of ``obj`` changes nothing: a property that returns a copy.
+    Asked once per class (``adapt.subject``), not of every fresh instance."""
+    for name in PARAMS.values():
+        _writes_stick(obj, name)
 
 
 def _writes_stick(obj, name: str) -> None:
