@@ -240,14 +240,17 @@ def test_a_worker_that_stops_reading_cannot_block_the_checker(tmp_path):
     """After its first forward the worker holds its interpreter lock for good (a regular expression that
     backtracks for ever, in a thread), so it never reads the next request: a large one fills the pipe."""
     stops = BOOK.replace("        return a_h, a_out", "        import re, threading\n"
-                         "        threading.Timer(0.2, re.match, ('(a+)+$', 'a' * 60 + 'b')).start()\n"
+                         "        threading.Timer(0.2, lambda: print('stuck', flush=True) or "
+                         "re.match('(a+)+$', 'a' * 60 + 'b')).start()\n"
                          "        return a_h, a_out")
     path = submission(tmp_path, "stops.py", source=stops)
     with Worker(path, timeout=5) as worker:
         cls, _ = load_class(worker, path, None)
         obj = cls(784, 50, 10, 123)
         obj.forward(np.zeros((2, 784)))
-        time.sleep(0.5)
+        waited = time.monotonic()
+        while "stuck" not in worker.output() and time.monotonic() - waited < 10:   # its own word that it is stuck
+            time.sleep(0.01)
         started = time.monotonic()
         with pytest.raises(WorkerDied, match="still running after the limit of 5 s"):
             obj.forward(np.zeros((2000, 784)))   # 12.5 MB: far more than a pipe holds
