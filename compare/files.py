@@ -81,14 +81,18 @@ def _finite(value):
     return value, None
 
 
-def save_figure(fig, path: Path) -> bytes:
-    """Save a matplotlib Figure as PNG atomically, with fixed metadata so the bytes are reproducible;
-    returns those bytes (for pages that embed the image)."""
+def figure_png(fig) -> bytes:
+    """A matplotlib Figure as PNG bytes at 100 dpi, with fixed metadata so the bytes are reproducible."""
     import io
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    png = buf.getvalue()
+    return buf.getvalue()
+
+
+def save_figure(fig, path: Path) -> bytes:
+    """Save a matplotlib Figure as PNG atomically; returns its bytes (for pages that embed the image)."""
+    png = figure_png(fig)
     write_atomic(path, png)
     return png
 

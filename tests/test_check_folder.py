@@ -6,8 +6,11 @@ row saying so; every other row is what ``mlp-compare check FILE`` says about tha
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +145,50 @@ def test_a_property_that_raises_costs_only_its_row(tmp_path):
         rows = {row["file"]: row for row in csv.DictReader(f)}
     assert rows["anna.py"]["verdict"] == "pass" and rows["raises.py"]["verdict"] == "FAIL", r.stdout + r.stderr
     assert "RuntimeError: no" in rows["raises.py"]["first finding"]
+
+
+def _csv_verdicts(out: Path) -> dict[str, str]:
+    with open(out / "summary.csv", newline="") as f:
+        return {row["file"]: row["verdict"] for row in csv.DictReader(f)}
+
+
+def test_ctrl_c_ends_every_worker_at_once_and_keeps_the_rows_finished(tmp_path):
+    folder, out = tmp_path / "subs", tmp_path / "out"
+    copy(["book_mlp.py"], folder)
+    (folder / "zz_loops.py").write_text("while True:\n    pass\n")   # checked second, never ends by itself
+    # Ctrl-C at a terminal reaches the whole process group: the child's own group stands for the terminal's.
+    p = subprocess.Popen([sys.executable, "-m", "compare", "check", str(folder), "--epochs", "0", "--jobs", "1",
+                          "--timeout", "120", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert p.stdout is not None
+    try:
+        printed = [p.stdout.readline() for _ in range(2)]   # the heading, then the first file's row
+        assert printed[1].strip().startswith("book_mlp.py: pass"), printed
+        time.sleep(1.0)   # zz_loops.py is in its worker, looping
+        os.killpg(p.pid, signal.SIGINT)
+        rest, err = p.communicate(timeout=20)   # far inside the 120 s limit that would end the loop otherwise
+    finally:
+        if p.poll() is None:   # its workers end with it (they die with their parent)
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 130, rest + err
+    assert err.strip().splitlines()[-1] == "mlp-compare: interrupted: 1 of 2 files checked; the summary lists those"
+    assert _csv_verdicts(out) == {"book_mlp.py": "pass"}
+    assert (out / "book_mlp" / "check.json").is_file() and not (out / "zz_loops" / "check.json").exists()
+
+
+def test_figures_drawn_beside_the_next_check_are_those_check_file_draws(tmp_path):
+    folder, out, alone = tmp_path / "subs", tmp_path / "out", tmp_path / "alone"
+    copy(["book_mlp.py", "missing_two.py"], folder)   # the second trains at half the gradient: other figures
+    r = subprocess.run([sys.executable, "-m", "compare", "check", str(folder), "--epochs", "1", "--out", str(out)],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert _csv_verdicts(out) == {"book_mlp.py": "pass", "missing_two.py": "FAIL"}, r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-m", "compare", "check", str(folder / "book_mlp.py"), "--epochs", "1",
+                        "--out", str(alone)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pngs = sorted(p.name for p in alone.glob("*.png"))
+    assert {"training.png", "steps.png", "confusion.png"} <= set(pngs)
+    assert sorted(p.name for p in (out / "book_mlp").glob("*.png")) == pngs
+    for name in pngs:
+        assert (out / "book_mlp" / name).read_bytes() == (alone / name).read_bytes(), name
+    assert (out / "book_mlp" / "training.png").read_bytes() != (out / "missing_two" / "training.png").read_bytes()

@@ -176,6 +176,7 @@ def check_folder(args) -> int:
     """Every ``*.py`` in ``args.target``, each in a worker of its own; the summary files; the exit code."""
     from ..errors import UserError
     from ..files import prepare_out_dir, write_json
+    from ..grading.folder_run import FolderInterrupted
     from ..grading.folder_run import check_folder as run_folder
     from ..learner import folder
     from ..report.summary_page import tally, write_summary_html
@@ -189,17 +190,24 @@ def check_folder(args) -> int:
               "--seed", str(args.seed), "--dtype", args.dtype]
     print(f"checking {len(files)} files in {args.target}, each in a worker process of its own (limit "
           f"{args.timeout:g} s)")
-    started = time.perf_counter()
-    rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      dtype=args.dtype, allow_imports=tuple(getattr(args, "allow_import", ())), timeout=args.timeout,
-                      jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
-                      memory_gib=args.memory_limit,
-                      on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
+    started, interrupted = time.perf_counter(), None
+    try:
+        rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                          dtype=args.dtype, allow_imports=tuple(getattr(args, "allow_import", ())),
+                          timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
+                          memory_gib=args.memory_limit,
+                          on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
+    except FolderInterrupted as e:   # the summary of what finished is still written
+        rows, interrupted = e.rows, e
     wall = time.perf_counter() - started
     folder.write_csv(rows, out / "summary.csv")
     write_summary_html(rows, out, str(args.target), " ".join(passed), wall)
     if args.json is not None:
-        write_json(args.json, {"files": [r.as_dict() for r in rows], "seconds": wall})
+        write_json(args.json, {"files": [r.as_dict() for r in rows], "seconds": wall,
+                               "interrupted": interrupted is not None})
     print(f"{tally(rows)}; {wall:.1f} s in all")
     print(f"wrote {out}/summary.html (one row per file, each linking its report.html) and {out}/summary.csv")
+    if interrupted is not None:
+        print(f"{PROG}: interrupted: {interrupted}; the summary lists those", file=sys.stderr)
+        return 130
     return folder.exit_code(rows)

@@ -7,29 +7,43 @@ row. Nothing a worker writes is read back: its rows stay in this process's memor
 each file's ``report.html``, ``check.json`` and ``output.txt`` (the table, then the tail of what the
 learner's code printed) and, at the end, ``summary.csv``; every write is atomic.
 
-Up to ``jobs`` files are checked at once, in threads of this process; the report pages, drawn with
-matplotlib, are written one at a time.
+Up to ``jobs`` files are checked at once, in threads of this process. A checked file's figures are drawn in
+one of ``jobs`` drawing processes of this tool's own (``compare.report.check_figures``: plain data in, PNG
+bytes out), so drawing, half of a file's cost, runs beside the next file's check instead of holding this
+process's interpreter.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..data.load import load_dataset
-from ..files import write_atomic, write_json
+from ..files import write_atomic
 from ..learner import CannotCheck, check_backprop
 from ..learner.folder import CANNOT_LOAD, CRASHED, FAIL, PASS, TIMED_OUT, Row, first_finding, subfolders
 from ..learner.load import load_in_worker
+from ..report.check_figures import draw_pngs, start_drawing_process
 from ..report.check_files import write_report
 from ..worker.client import Worker, WorkerDied
 
-DRAWING = threading.Lock()   # matplotlib's figure machinery is not for two threads at once
+Draw = Callable[[dict], dict[str, bytes]]
+
+
+class FolderInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``check_folder``: ``rows`` holds the files finished before it, in the order of ``files``."""
+
+    def __init__(self, rows: list[Row], total: int):
+        super().__init__(f"{len(rows)} of {total} files checked")
+        self.rows, self.total = rows, total
 
 
 def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, lr: float, seed: int, dtype: str,
@@ -37,34 +51,92 @@ def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, 
                  on_row=None) -> list[Row]:
     """Check each file in a worker of its own; the rows come back in the order of ``files``.
 
-    ``on_row(row)`` is called as each file finishes (for progress lines).
+    ``on_row(row)`` is called as each file finishes (for progress lines). Ctrl-C ends every worker at once
+    and raises ``FolderInterrupted`` with the rows of the files finished by then (their files are written;
+    a file cut short gets no row and no files).
     """
     data = load_dataset("mnist-5k", seed=seed, dtype=np.dtype(dtype))
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype, data=data,
                     allow_imports=allow_imports)
+    jobs, running = max(1, jobs), _Running(timeout, memory_gib)
+    with _drawing(jobs if len(files) > 1 else 0) as draw, ThreadPoolExecutor(max_workers=jobs) as pool:
+        def one(file: Path, name: str) -> Row | None:
+            row = _check_one(file, Path(out) / name, settings, running, draw)
+            if row is not None and on_row is not None:
+                on_row(row)
+            return row
 
-    def one(file: Path, name: str) -> Row:
-        row = _check_one(file, Path(out) / name, settings, timeout, memory_gib)
-        if on_row is not None:
-            on_row(row)
-        return row
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(one, f, n) for f, n in zip(files, subfolders(files))]
-        return [f.result() for f in futures]
+        try:
+            return [row for f in futures if (row := f.result()) is not None]
+        except KeyboardInterrupt:
+            running.stop()
+            pool.shutdown(wait=True, cancel_futures=True)   # the files being checked end at once: no worker is left
+            done = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+            raise FolderInterrupted([r for r in done if r is not None], len(files)) from None
 
 
-def _check_one(file: Path, folder: Path, settings: dict, timeout: float, memory_gib: float) -> Row:
-    """One file's row; its files are written once its worker (and all it started) has ended."""
+class _Stopped(Exception):
+    """The batch was interrupted before this file's worker started."""
+
+
+class _Running:
+    """The workers of the files being checked, so that Ctrl-C can end them all at once."""
+
+    def __init__(self, timeout: float, memory_gib: float):
+        self.timeout, self.memory_gib = timeout, memory_gib
+        self.stopping, self.lock, self.workers = threading.Event(), threading.Lock(), set[Worker]()
+
+    @contextlib.contextmanager
+    def worker(self, file: Path) -> Iterator[Worker]:
+        """A started worker for ``file``, ended on leaving; ``_Stopped`` once the batch was interrupted."""
+        # Only the file itself: a folder of submissions is no package, and a neighbour's file is not its own.
+        with Worker(file, timeout=self.timeout, memory_gib=self.memory_gib) as worker:
+            with self.lock:
+                if self.stopping.is_set():
+                    raise _Stopped
+                self.workers.add(worker)
+            try:
+                yield worker
+            finally:
+                with self.lock:
+                    self.workers.discard(worker)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            workers = list(self.workers)
+        for worker in workers:
+            worker.close()
+
+
+@contextlib.contextmanager
+def _drawing(processes: int) -> Iterator[Draw]:
+    """``draw(inputs)`` in one of ``processes`` drawing processes (0: in this process, for a single file).
+
+    Spawned, not forked: this process holds torch's threads, and a drawing process needs none of it.
+    """
+    if processes == 0:
+        yield draw_pngs
+        return
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=start_drawing_process) as pool:
+        yield lambda inputs: pool.submit(draw_pngs, inputs).result()
+
+
+def _check_one(file: Path, folder: Path, settings: dict, running: _Running, draw: Draw) -> Row | None:
+    """One file's row; its files are written once its worker (and all it started) has ended. None when the
+    batch was interrupted before the file's check finished."""
+    if running.stopping.is_set():
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ("check.json", "report.html"):  # from an earlier batch (--overwrite): never read as this one's
         (folder / stale).unlink(missing_ok=True)
-    started = time.monotonic()
+    started, timeout = time.monotonic(), running.timeout
     row = Row(file.name, folder.name, "", CRASHED, "", 0.0, False)
     report = target = None
     printed, loaded = "", False
-    # Only the file itself: a folder of submissions is no package, and a neighbour's file is not its own.
-    with Worker(file, timeout=timeout, memory_gib=memory_gib) as worker:
+    with contextlib.suppress(_Stopped), running.worker(file) as worker:
         try:
             target = load_in_worker(worker, str(file), as_package=False)
             loaded = True
@@ -80,12 +152,12 @@ def _check_one(file: Path, folder: Path, settings: dict, timeout: float, memory_
             row.finding = f"the check stopped with an internal error: {type(e).__name__}: {' '.join(str(e).split())}"
             printed = f"mlp-compare: internal error: {traceback.format_exc()}"
         tail = worker.output()
+    if running.stopping.is_set() and report is None:
+        return None   # cut short by Ctrl-C: no verdict of its own
     if report is not None and target is not None:
         row.class_name, row.verdict = report.class_name, PASS if report.passed else FAIL
         row.finding = "" if report.passed else first_finding(report.as_dict())
-        with DRAWING:
-            write_report(report, folder, settings["data"], target.cls)
-        write_json(folder / "check.json", report.as_dict())
+        write_report(report, folder, settings["data"], target.cls, draw)   # check.json with it
         row.has_report, printed = True, report.table()
     write_atomic(folder / "output.txt", printed + (f"\n\nwhat your code printed (its last lines):\n{tail}"
                                                    if tail.strip() else "") + "\n")

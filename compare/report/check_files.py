@@ -1,21 +1,21 @@
 """The check's files: ``report.html`` (self-contained), ``report.md`` with its figures, ``check.json``.
 
 Training is handed to the run report's pieces in the shape of a run's ``metrics.json`` (``run_metrics``):
-``compare.report.build_report`` draws its training, drift and test-set sections and ``compare.plots``
+``compare.report.build_report`` draws its training, drift and test-set sections and ``check_figures``
 its figures, with the learner's class on the "scratch" side.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..data.load import CLASS_NAMES, Dataset
-from ..files import save_figure, write_atomic, write_json
+from ..files import write_atomic, write_json
 from ..learner.result import CheckReport
-from . import plots
 from .check_page import build_check_page
 from .html import render_html
 from .markdown import render_markdown_page
@@ -59,43 +59,50 @@ def run_metrics(report: CheckReport, data: Dataset) -> dict | None:
     return m
 
 
-def render_figures(report: CheckReport, m: dict, data: Dataset) -> dict:
-    """``{file name: Figure}``: the run report's training figures for the check's training."""
+def figure_inputs(report: CheckReport, m: dict, data: Dataset) -> dict:
+    """Everything the check's figures show, as plain data (lists, arrays, text) that a drawing process can
+    take: ``check_figures.draw_pngs`` draws it."""
     t = report.training
     assert t is not None  # run_metrics made m from it
-    figs = {"training.png": plots.plot_training(
-        m["history"], m["max_weight_diff"], "mse",
-        title=f"your {report.class_name} (solid) and the twin (dashed): {' → '.join(map(str, report.sizes))}, "
-              f"{report.dtype}"),
-        "drift.png": plots.plot_drift({report.dtype: m["max_weight_diff"]})}
+    inputs: dict[str, Any] = {
+        "history": m["history"], "max_weight_diff": m["max_weight_diff"], "dtype": report.dtype,
+        "title": f"your {report.class_name} (solid) and the twin (dashed): {' → '.join(map(str, report.sizes))}, "
+                 f"{report.dtype}"}
     if "step_loss" in m:
         steps = m["step_loss"]["steps"]
-        figs["steps.png"] = plots.plot_step_losses({k: v[:steps] for k, v in t.step_loss.items()}, t.steps_per_epoch)
+        inputs["step_loss"] = ({k: v[:steps] for k, v in t.step_loss.items()}, t.steps_per_epoch)
     ts = m.get("test_set")
-    if ts is None:
-        return figs
-    names = m["class_names"]
-    images = lambda idx: data.X_test[idx].reshape(-1, *data.image_shape)  # noqa: E731  (n, D) -> (n, h, w)
-    figs["confusion.png"] = plots.plot_confusion({k: np.asarray(v) for k, v in ts["confusion"].items()}, names)
-    for side, mis in ts["misclassified"].items():
-        idx = np.asarray(mis["first"], dtype=np.int64)
-        figs[f"misclassified_{side}.png"] = plots.plot_misclassified(
-            images(idx), data.y_test[idx], np.asarray(mis["pred"]), names, plots.LABELS[side])
-    dis = ts["disagreements"]
-    if dis["count"]:
-        idx = np.asarray(dis["first"], dtype=np.int64)
-        figs["disagreements.png"] = plots.plot_disagreements(
-            images(idx), data.y_test[idx], {k: np.asarray(dis[k]) for k in ("scratch", "torch")}, names)
-    return figs
+    if ts is not None:
+        images = lambda idx: data.X_test[idx].reshape(-1, *data.image_shape)  # noqa: E731  (n, D) -> (n, h, w)
+        inputs["class_names"], inputs["confusion"] = m["class_names"], ts["confusion"]
+        inputs["misclassified"] = {}
+        for side, mis in ts["misclassified"].items():
+            idx = np.asarray(mis["first"], dtype=np.int64)
+            inputs["misclassified"][side] = (images(idx), data.y_test[idx], np.asarray(mis["pred"]))
+        dis = ts["disagreements"]
+        if dis["count"]:
+            idx = np.asarray(dis["first"], dtype=np.int64)
+            inputs["disagreements"] = (images(idx), data.y_test[idx],
+                                       {k: np.asarray(dis[k]) for k in ("scratch", "torch")})
+    return inputs
 
 
-def write_report(report: CheckReport, out: Path, data: Dataset, cls: type | None = None) -> None:
-    """Write ``check.json``, the figures, ``report.md`` and ``report.html`` into the folder ``out``."""
+def write_report(report: CheckReport, out: Path, data: Dataset, cls: type | None = None,
+                 draw: Callable[[dict], dict[str, bytes]] | None = None) -> None:
+    """Write ``check.json``, the figures, ``report.md`` and ``report.html`` into the folder ``out``.
+
+    ``draw(figure_inputs(...))`` gives the figures' PNG bytes: ``check_figures.draw_pngs`` here by default;
+    ``check DIR`` draws in processes of its own, beside the next file's check.
+    """
     out = Path(out)
+    if draw is None:
+        from .check_figures import draw_pngs  # matplotlib, imported only where it draws
+        draw = draw_pngs
     m = run_metrics(report, data)
-    images = {} if m is None else {name: save_figure(fig, out / name)
-                                   for name, fig in render_figures(report, m, data).items()}
+    pngs = {} if m is None else draw(figure_inputs(report, m, data))
+    for name, png in pngs.items():
+        write_atomic(out / name, png)
     write_json(out / "check.json", report.as_dict())
-    page = lambda: build_check_page(report, settings(report), m, set(images), cls)  # noqa: E731  (one per writer)
+    page = lambda: build_check_page(report, settings(report), m, set(pngs), cls)  # noqa: E731  (one per writer)
     write_atomic(out / "report.md", render_markdown_page(page()))
-    write_atomic(out / "report.html", render_html(page(), images))
+    write_atomic(out / "report.html", render_html(page(), pngs))
