@@ -45,8 +45,8 @@ def test_writes_table_json_and_plot(quick):
 
 def test_json_holds_every_section(quick):
     r = quick[2]
-    assert set(r) >= {"settings", "calibration", "seed", "scaling", "memory", "evaluation", "run", "checks", "wall_s",
-                      "other_load"}
+    assert set(r) >= {"settings", "calibration", "seed", "scaling", "memory", "evaluation", "run", "folder", "checks",
+                      "wall_s", "other_load"}
     s = r["settings"]
     assert s["threads"] >= 1 and s["blas"] and {"internal_api", "architecture", "num_threads"} <= set(s["blas"][0])
     assert set(s["env"]) >= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
@@ -89,7 +89,7 @@ def test_ratios_come_from_the_times_in_the_same_json(quick):
         assert c["flops"] == epoch_flops(c["sizes"], c["batch_size"], c["steps"])
         assert c["steps"] == c["rows"] // c["batch_size"]
     seed = {(c["dtype"], c["batch_size"]): c for c in r["seed"]}
-    assert r["checks"] == checks(r["run"], r["evaluation"])
+    assert r["checks"] == checks(r["run"], r["evaluation"], r["folder"])
     assert r["calibration"]["floor"] == {"float64": seed["float64", 100]["floor_s"], "float32": seed["float32", 100]["floor_s"]}
 
 
@@ -102,7 +102,7 @@ def test_table_on_stdout(quick):
                  "torch/scratch", "seed network 784-50-10",
                  "hidden width", "depth", "peak memory", "targets", "other processes used",
                  "the default run (mlp-compare run --epochs 5", "x arithmetic", "imports, start and exit",
-                 "trained apart", "round by round", "its own BLAS"):
+                 "trained apart", "round by round", "its own BLAS", "check DIR over 4 correct files"):
         assert part in stdout
     for c in r["checks"]:
         assert c["name"] in stdout and c["target"] in stdout
@@ -134,13 +134,15 @@ def test_derived_numbers_and_targets_by_hand():
     cost = {"torch_over_scratch": {"run": 1.5, "lockstep": 1.3, "apart": 1.2, "paired": 1.3}, "run_over_plain": 1.3,
             "run_over_apart": {"scratch": 0.8, "torch": 1.21}, "lockstep_over_apart": {"scratch": 1.0, "torch": 1.19}}
     evaluation = {"scratch_over_floor": 1.5, "torch_over_floor": 1.6, "torch_over_torch_floor": 1.0}
-    got = [(c["value"], c["target"], c["met"]) for c in checks(cost, evaluation)]
+    got = [(c["value"], c["target"], c["met"]) for c in checks(cost, evaluation, {"per_file_over_single": 0.36})]
     assert got == [(1.25, "within 20 %", False), (pytest.approx(1.5 / 1.3), "within 20 %", True),
                    (pytest.approx(1.3 / 1.2), "within 20 %", True),
                    (0.8, "within 20 %", False), (1.21, "within 20 %", False),
                    (1.0, "within 20 %", True), (1.19, "within 20 %", True), (1.3, "at most 1.3", True),
-                   (1.5, "at most 1.5", True), (1.6, "at most 1.5", False), (1.0, "at most 1.5", True)]
-    assert [c["met"] for c in checks(None, None)] == [None] * 11
+                   (1.5, "at most 1.5", True), (1.6, "at most 1.5", False), (1.0, "at most 1.5", True),
+                   (0.36, "at most 0.35", False)]
+    assert checks(None, None, {"per_file_over_single": 0.35})[-1]["met"] is True
+    assert [c["met"] for c in checks(None, None)] == [None] * 12
     assert checks({**cost, "torch_over_scratch": {**cost["torch_over_scratch"], "run": None}}, None)[0]["met"] is None
 
 
@@ -173,6 +175,26 @@ def test_the_run_section_adds_up(quick):
     assert t["apart"] == pytest.approx(rounds["torch"][0] / rounds["scratch"][0])
     assert c["apart_round_range"] == pytest.approx([t["apart"], t["apart"]])  # one round: its least and greatest
     assert t["run"] == run["torch_over_scratch"] and t["paired"] == seed["float64", 100]["torch_over_scratch"]
+
+
+def test_the_folder_section_adds_up(quick):
+    """check DIR over the quick run's 4 correct files, the single check timed before and after it."""
+    f = quick[2]["folder"]
+    assert (f["files"], f["epochs"]) == (4, 1) and len(f["single_s"]) == 2   # --reps 1: still one on each side
+    assert all(math.isfinite(s) and s > 0 for s in [*f["single_s"], f["folder_s"]])
+    assert f["per_file_s"] == pytest.approx(f["folder_s"] / 4, rel=1e-12)
+    assert f["per_file_over_single"] == pytest.approx(f["per_file_s"] / statistics.median(f["single_s"]), rel=1e-12)
+    assert quick[2]["checks"][-1]["value"] == f["per_file_over_single"]
+
+
+def test_the_exercise_answer_the_folder_bench_checks_is_a_correct_learners_file(tmp_path):
+    from compare.learner import check_backprop
+    from compare.learner.load import load_target
+    from compare.lesson.exercise_notebook import answer_script
+
+    (tmp_path / "answer.py").write_text(answer_script())
+    report = check_backprop(load_target(str(tmp_path / "answer.py")).cls, epochs=0)
+    assert report.passed and report.kind == "book", report.table()
 
 
 def test_without_a_gpu_the_bench_says_so(quick):
@@ -300,11 +322,13 @@ def test_the_gpu_epochs_stand_beside_the_cpu_ones(quick):
 
 
 def test_a_failed_child_costs_only_the_run_section(quick, tmp_path):
-    from compare.bench.run_cost import ChildFailed, _child
+    from compare.bench.run_cost import ChildFailed, timed_child
     from compare.cli.bench import format_table
 
     with pytest.raises(ChildFailed, match=r"exited with 2: .*error: argument --epochs"):
-        _child(["-m", "compare", "run", "--epochs", "0", "--out", str(tmp_path / "o")])
+        timed_child(["-m", "compare", "run", "--epochs", "0", "--out", str(tmp_path / "o")])
     r = {**quick[2], "run": {"error": "python -m compare run exited with 1: boom"}}
     assert "the default run: not measured, a child process failed: python -m compare run exited with 1: boom" in (
         format_table(r))
+    r = {**quick[2], "folder": {"error": "python -m compare check exited with 1: boom"}}
+    assert "check DIR: not measured, a check failed: python -m compare check exited with 1: boom" in format_table(r)

@@ -9,6 +9,7 @@ the NumPy limit), the width and depth sweeps, then the peak-memory probes. The p
 - ``timing``: groups of epochs timed in turn, round after round (``measure_cell``);
 - ``ratios``: medians, GFLOP/s and paired ratios of each cell, and the speed targets (``checks``);
 - ``memory``: peak memory, one fresh process per twin;
+- ``run_cost`` and ``folder_cost``: the default run and ``check DIR``, as a user starts them;
 - this module: the whole run, its settings and how busy the machine was meanwhile.
 
 Lesson: the training loop of "Implementing a Multi-Layer NN" (784 -> 50 -> 10, batch 100, 55,000 rows).
@@ -26,6 +27,7 @@ import numpy as np
 
 from .config import SEED_HIDDEN, BenchConfig
 from .evaluation import evaluation_cell
+from .folder_cost import folder_cost
 from .memory import peak_memory
 from .ratios import checks
 from .run_cost import ChildFailed, run_cost
@@ -107,10 +109,19 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda mess
             cost = run_cost(config, f64["floor_gflops"] if f64 else None, f64["torch_over_scratch"] if f64 else None)
         except ChildFailed as e:  # everything measured so far is kept; the run section says what failed
             cost = {"error": str(e)}
+    folder = None
+    if config.folder_files:
+        progress(f"check DIR over {config.folder_files} correct files against check FILE, --epochs "
+                 f"{config.folder_epochs}")
+        try:
+            folder = folder_cost(config.folder_files, config.folder_epochs, config.reps)
+        except ChildFailed as e:
+            folder = {"error": str(e)}
+    measured = lambda section: None if section is None or "error" in section else section  # noqa: E731
     return {"settings": run_settings, "calibration": {"gemm": gemm, "floor": floor}, "seed": seed,
             "scaling": {"width": width, "depth": depth}, "memory": memory, "evaluation": evaluation,
-            "gpu": {"name": gpu, "seed": gpu_seed},
-            "run": cost, "checks": checks(None if cost is None or "error" in cost else cost, evaluation),
+            "gpu": {"name": gpu, "seed": gpu_seed}, "run": cost, "folder": folder,
+            "checks": checks(measured(cost), evaluation, measured(folder)),
             "wall_s": time.perf_counter() - start, "other_load": other_load(jiffies, cpu0)}
 
 

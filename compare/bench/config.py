@@ -27,6 +27,8 @@ class BenchConfig:
     memory_dtypes: tuple[str, ...] = ("float64", "float32")  # peak-memory probes (one subprocess per twin)
     run_epochs: int = 50                       # epochs of the default run timed whole (run_cost); 0 skips it
     eval_valid_rows: int = 5_000               # validation rows evaluated with the training rows (full MNIST's split)
+    folder_files: int = 40                     # correct files in the class folder of check DIR (folder_cost); 0 skips it
+    folder_epochs: int = 1                     # --epochs of those checks: every report has its training figures
     lr: float = 0.1                            # the lesson's learning rate
     seed: int = 123
 
@@ -34,7 +36,8 @@ class BenchConfig:
     def quick(cls, **overrides) -> BenchConfig:
         """A smoke run in seconds: a tenth of the rows, two rounds, no pauses, a small calibration product."""
         return cls(**{"rows": 5_500, "scaling_rows": 1_100, "reps": 2, "gemm_n": 512, "pause_s": 0.0,
-                      "memory_dtypes": ("float64",), "run_epochs": 5, "eval_valid_rows": 500, **overrides})
+                      "memory_dtypes": ("float64",), "run_epochs": 5, "eval_valid_rows": 500, "folder_files": 4,
+                      **overrides})
 
     def __post_init__(self) -> None:
         if self.reps < 1:
@@ -43,6 +46,8 @@ class BenchConfig:
             raise UserError(f"pause must be >= 0 seconds, got {self.pause_s}")
         if self.threads < 0:
             raise UserError(f"threads must be >= 0 (0 means all cores), got {self.threads}")
+        if self.folder_files < 0 or self.folder_epochs < 0:
+            raise UserError(f"folder files and epochs must be >= 0, got {self.folder_files} and {self.folder_epochs}")
         if self.run_epochs < 0 or self.eval_valid_rows < 1:
             raise UserError(f"run epochs must be >= 0 and validation rows >= 1, got {self.run_epochs} and "
                             f"{self.eval_valid_rows}")

@@ -42,7 +42,8 @@ def derived(cell: dict[str, Any]) -> dict[str, Any]:
             "spread": {name: max(v) / min(v) for name, v in t.items()}}  # slowest / fastest round
 
 
-def checks(cost: dict[str, Any] | None, evaluation: dict[str, Any] | None) -> list[dict[str, Any]]:
+def checks(cost: dict[str, Any] | None, evaluation: dict[str, Any] | None,
+           folder: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The speed targets with their values from this run (``None`` where it did not measure them).
 
     ``cost`` is ``run_cost.run_cost``'s result, ``evaluation`` the float64 ``evaluation.evaluation_cell``.
@@ -51,7 +52,8 @@ def checks(cost: dict[str, Any] | None, evaluation: dict[str, Any] | None) -> li
     run's child processes (timed seconds to minutes away from the twins apart) and for the run's lockstep
     loop timed in pairs with them in this process. The default run at most 1.3x its work written plainly.
     Evaluating at most 1.5x its forward products at the bench's BLAS rate (NumPy's); torch's against its
-    own BLAS's products too, which need not be as fast as NumPy's.
+    own BLAS's products too, which need not be as fast as NumPy's. ``check DIR`` (``folder_cost.folder_cost``)
+    at most 0.35x a single ``check FILE`` per file.
     """
     within = lambda v: 1 / 1.2 <= v <= 1.2  # noqa: E731
     at_most = lambda limit: lambda v: v <= limit  # noqa: E731
@@ -73,6 +75,8 @@ def checks(cost: dict[str, Any] | None, evaluation: dict[str, Any] | None) -> li
            evaluation[f"{twin}_over_floor"] if evaluation else None, "at most 1.5", at_most(1.5))
           for twin in ("scratch", "torch")),
         ("torch evaluation / its forward products in torch (float64)",
-         evaluation["torch_over_torch_floor"] if evaluation else None, "at most 1.5", at_most(1.5))]
+         evaluation["torch_over_torch_floor"] if evaluation else None, "at most 1.5", at_most(1.5)),
+        ("check DIR per file / check FILE alone", folder["per_file_over_single"] if folder else None, "at most 0.35",
+         at_most(0.35))]
     return [{"name": name, "value": v, "target": target, "met": None if v is None else bool(test(v))}
             for name, v, target, test in rows]

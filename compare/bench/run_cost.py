@@ -35,7 +35,7 @@ class ChildFailed(RuntimeError):
     """A child process of the bench (a run or the plain script) did not finish; the message ends with its stderr."""
 
 
-def _child(args: list[str]) -> float:
+def timed_child(args: list[str]) -> float:
     start = time.perf_counter()
     done = subprocess.run([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           text=True)
@@ -50,7 +50,7 @@ def run_in_child(epochs: int, threads: int) -> dict[str, Any]:
     sizes, dataset, config)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        wall = _child(["-m", "compare", "run", "--epochs", str(epochs), "--threads", str(threads),
+        wall = timed_child(["-m", "compare", "run", "--epochs", str(epochs), "--threads", str(threads),
                        "--progress", "off", "--out", str(out)])
         m = json.loads((out / "metrics.json").read_text())
     return {"wall_s": wall, "timing": m["timing"], "sizes": m["sizes"], "n_train": m["dataset"]["n_train"],
@@ -59,7 +59,7 @@ def run_in_child(epochs: int, threads: int) -> dict[str, Any]:
 
 def plain_in_child(epochs: int, threads: int) -> float:
     """Wall seconds of the run's work written plainly (``compare.bench.plain_run``), in a fresh process."""
-    return _child(["-m", "compare.bench.plain_run", "--epochs", str(epochs), "--threads", str(threads)])
+    return timed_child(["-m", "compare.bench.plain_run", "--epochs", str(epochs), "--threads", str(threads)])
 
 
 ROUND_EPOCHS = 10  # epochs per round of twins_apart_and_in_step: this machine's speed changes every few seconds

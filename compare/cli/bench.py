@@ -24,13 +24,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time both twins against the BLAS floor: table, --json, plot",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="a smoke run in about a minute: 5,500 rows, 2 rounds, 5-epoch runs of the default run")
+                   help="a smoke run in about a minute: 5,500 rows, 2 rounds, 5-epoch runs of the default run, a folder of 4 files")
     p.add_argument("--reps", type=positive_int, help="timed rounds per measurement (default 5, --quick 2)")
     p.add_argument("--rows", type=positive_int, help="training rows per epoch (default 55000, --quick 5500)")
     p.add_argument("--threads", type=int, default=0, help="threads for NumPy's BLAS and for torch (0: all cores)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes (two subprocesses per dtype)")
     p.add_argument("--no-run", action="store_true",
                    help="skip timing the default mlp-compare run, its plain script and the twins apart")
+    p.add_argument("--no-folder", action="store_true",
+                   help="skip timing check DIR over a class folder of correct files against check FILE")
     p.add_argument("--json", type=Path, help="also write every number as JSON to this file")
     p.add_argument("--out", type=Path, help="folder for bench.png and bench.json")
     p.add_argument("--overwrite", action="store_true", help="allow writing into a --out folder that already holds files")
@@ -48,6 +50,8 @@ def main(args) -> int:
         overrides["memory_dtypes"] = ()
     if args.no_run:
         overrides["run_epochs"] = 0
+    if args.no_folder:
+        overrides["folder_files"] = 0
     config = BenchConfig.quick(**overrides) if args.quick else BenchConfig(**overrides)
     check_file_target(args.json)
     out = prepare_out_dir(args.out, args.overwrite) if args.out is not None else None
@@ -114,6 +118,7 @@ def format_table(r: dict) -> str:
             peak = "n/a" if m["peak_growth_mib"] is None else f"{m['peak_growth_mib']:.1f} MiB"
             lines.append(f"  {m['twin']:<8} {m['dtype']}, batch {m['batch_size']}: {peak}{extra}")
     lines += _gpu_lines(r) + _evaluation_lines(r.get("evaluation")) + _run_lines(r.get("run"), cfg["rows"])
+    lines += _folder_lines(r.get("folder"))
     lines += ["", "targets (from this run):"]
     for c in r["checks"]:
         verdict = "n/a" if c["met"] is None else ("met" if c["met"] else "MISSED")
@@ -183,6 +188,18 @@ def _run_lines(c: dict | None, rows: int) -> list[str]:
               f"  each twin per epoch in the runs above / alone: {per_twin(c['run_over_apart'])}",
               f"  each twin in the lockstep loop / alone (in pairs): {per_twin(c['lockstep_over_apart'])}"]
     return lines
+
+
+def _folder_lines(f: dict | None) -> list[str]:
+    """``check DIR`` over a class folder against ``check FILE`` on one of its files."""
+    if not f:
+        return []
+    if "error" in f:
+        return ["", f"check DIR: not measured, a check failed: {f['error']}"]
+    singles = ", ".join(f"{s:.2f}" for s in f["single_s"])
+    return ["", f"check DIR over {f['files']} correct files (the exercise's answer), --epochs {f['epochs']}, every "
+                f"report written: {f['folder_s']:.1f} s, {f['per_file_s']:.2f} s a file; check FILE on one of them: "
+                f"{singles} s (before and after); per file / alone {f['per_file_over_single']:.2f}x"]
 
 
 def crossover(cells: list[dict], name) -> str:

@@ -226,7 +226,8 @@ def _training(report: CheckReport, subj, data: Dataset, epochs: int, batch_size:
                      f"{agreement.gap_at_parting:.2g} apart, {agreement.allowed_at_parting:.2g} allowed")
         return
     acc = {side: float(np.mean(pred == data.y_test)) for side, pred in (result.predictions or {}).items()}
-    report.stage("training", "ok", f"{result.epochs_done} epochs x {result.steps_per_epoch} steps beside optim.SGD: "
+    done = f"{result.epochs_done} epoch{'s' * (result.epochs_done != 1)}"
+    report.stage("training", "ok", f"{done} x {result.steps_per_epoch} steps beside optim.SGD: "
                  f"{agreement.summary()}; test accuracy yours {acc['scratch']:.4f}, twin {acc['torch']:.4f}")
 
 

@@ -8,6 +8,7 @@ writes the same cells with the same tags; only the bodies of the two exercise ce
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -128,3 +129,28 @@ def exercise_notebook(solution: bool = False, seed: int = 123) -> NotebookNode:
 def write_exercise_notebook(out: Path, solution: bool = False, seed: int = 123) -> Path:
     """Write ``out/exercise.ipynb`` (with the reference answers when ``solution``); returns its path."""
     return write_notebook(exercise_notebook(solution, seed), Path(out) / "exercise.ipynb")
+
+
+ANSWER_SCRIPT_HEAD = '''"""The book's network with my own backward: the exercise's first part, handed in as a script."""
+
+import numpy as np
+
+import scratch
+
+
+def int_to_onehot(y, num_labels):
+    onehot = np.zeros((y.shape[0], num_labels))
+    onehot[np.arange(y.shape[0]), y] = 1.
+    return onehot
+
+
+class NeuralNetMLP(scratch.NeuralNetMLP):
+    """The book's forward (inherited, as the notebook's scaffold has it); the backward is mine."""
+
+'''
+
+
+def answer_script() -> str:
+    """The first exercise's reference answer as a learner hands it in: a ``.py`` file for ``mlp-compare check``
+    (the forward inherited from ``scratch.NeuralNetMLP``, the backward and its one-hot helper the learner's own)."""
+    return ANSWER_SCRIPT_HEAD + textwrap.indent(BACKWARD_HEAD + BACKWARD_SOLUTION, "    ")
