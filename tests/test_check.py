@@ -264,12 +264,13 @@ def test_cli_a_file_that_cannot_load_exits_2_in_one_line_and_writes_nothing(tmp_
     assert not (tmp_path / "o").exists()
 
 
-def test_help_says_that_loading_a_file_runs_its_code(capsys):
+def test_help_says_where_a_file_runs_and_what_of_it(capsys):
     with pytest.raises(SystemExit) as e:
         main(["check", "--help"])
     assert e.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "Loading a file runs its code, as pytest does" in text and "exit codes: 0" in text
+    assert "runs in a worker process of its own, never in the checker" in text and "exit codes: 0" in text
+    assert "not its script code" in text and "--run-file" in text
 
 
 # --- the README's code, run as a learner would --------------------------------------------------------

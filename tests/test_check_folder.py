@@ -42,7 +42,8 @@ def batch(tmp_path_factory):
     (folder / "segfault_on_import.py").write_text("import ctypes\n\nctypes.string_at(0)\n")
     # 16 GiB of address space, never touched: over the 4 GiB limit, harmless on a machine without one
     (folder / "allocates.py").write_text("import numpy as np\n\nballast = np.empty(2**31)\n")
-    r = check_dir(folder, out, "--json", str(out.parent / "summary.json"))
+    # --run-file: the files that loop, segfault or allocate do it at their top level, script code otherwise skipped
+    r = check_dir(folder, out, "--json", str(out.parent / "summary.json"), "--run-file")
     with open(out / "summary.csv", newline="") as f:
         rows = {row["file"]: row for row in csv.DictReader(f)}
     return r, out, rows
@@ -115,8 +116,8 @@ def test_a_folder_without_python_files_is_one_line_and_exit_2(tmp_path):
     (tmp_path / "class").mkdir()
     r = check_dir(tmp_path / "class", tmp_path / "out")
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr == f"mlp-compare: error: {tmp_path / 'class'} holds no .py files; pass a folder of learners' " \
-                       f"files or one file\n"
+    assert r.stderr == f"mlp-compare: error: {tmp_path / 'class'} holds no .py files, notebooks or folders of them; " \
+                       f"pass a folder of learners' files or one file\n"
 
 
 def test_a_file_named_init_is_no_submission_and_cannot_reach_its_neighbours(tmp_path):
@@ -158,7 +159,7 @@ def test_ctrl_c_ends_every_worker_at_once_and_keeps_the_rows_finished(tmp_path):
     (folder / "zz_loops.py").write_text("while True:\n    pass\n")   # checked second, never ends by itself
     # Ctrl-C at a terminal reaches the whole process group: the child's own group stands for the terminal's.
     p = subprocess.Popen([sys.executable, "-m", "compare", "check", str(folder), "--epochs", "0", "--jobs", "1",
-                          "--timeout", "120", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                          "--timeout", "120", "--run-file", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     assert p.stdout is not None
     try:

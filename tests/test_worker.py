@@ -31,10 +31,12 @@ def submission(tmp_path: Path, name: str, prefix: str = "", source: str = BOOK, 
     return path
 
 
-def check(path: Path, *extra: str, timeout: float = 60):
+def check(path: Path, *extra: str, timeout: float = 60, run_file: bool = True):
+    """``check FILE``; with ``--run-file`` by default, so that an attack at the file's top level runs (in the
+    worker) instead of being skipped as script code."""
     return subprocess.run([sys.executable, "-m", "compare", "check", str(path), "--epochs", "0", "--out",
-                           str(path.parent / f"out-{path.stem}"), *extra], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+                           str(path.parent / f"out-{path.stem}"), *(["--run-file"] * run_file), *extra], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 # --- the framing: nothing but bounded JSON and .npy arrays ----------------------------------------------
@@ -71,6 +73,12 @@ def test_patching_the_checker_from_the_learners_file_changes_nothing(tmp_path):
 def test_exiting_at_import_cannot_load_and_says_how_it_ended(tmp_path):
     r = check(submission(tmp_path, "quits.py", prefix="import os\nos._exit(0)\n"))
     assert r.returncode == 2 and "exited with code 0 before it answered" in r.stderr, r.stderr
+
+
+def test_without_run_file_script_code_is_not_run_at_all(tmp_path):
+    r = check(submission(tmp_path, "quits.py", prefix="import os\nos._exit(0)\n"), run_file=False)
+    assert r.returncode == 0 and "verdict: your backprop agrees" in r.stdout, r.stdout + r.stderr
+    assert "not run: 2 statements of script code, lines 3–4 outside the class, e.g. line 4 `os._exit(0)`" in r.stdout
 
 
 def test_a_pass_written_by_the_learner_is_never_read(tmp_path):

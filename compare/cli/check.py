@@ -14,6 +14,7 @@ Exit 0 when every file passes, 2 when none could be loaded, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -24,12 +25,14 @@ from .args import DTYPE_CHOICES, PROG, learning_rate, positive_int, seed_value, 
 DESCRIPTION = """Check your own NumPy MLP, written as the book's NeuralNetMLP (weight_h, bias_h, weight_out,
 bias_out; forward(x) -> (a_h, a_out); backward(x, a_h, a_out, y) -> (d_w_out, d_b_out, d_w_h, d_b_h)), against
 its PyTorch twin: forward, every intermediate, the gradients three ways, purity, and training in lockstep with
-optim.SGD on mnist-5k. Loading a file runs its code, as pytest does when it collects a test file: check only
-code you trust."""
+optim.SGD on mnist-5k. A .py file or a notebook (.ipynb) runs in a worker process of its own, never in the
+checker: only its class and the definitions the class uses, not its script code (downloads, plots, training
+loops; --run-file runs it all), beside the helper modules of its folder."""
 
 EPILOG = """exit codes: 0 your class agrees with the twin; 1 it does not (the findings say why; also when your
 code raises); 2 the file or class cannot be loaded or adapted. Example: mlp-compare check my_mlp.py:NeuralNetMLP.
-A folder (mlp-compare check submissions/ --epochs 1) checks every .py in it, each in its own process with a time
+A folder (mlp-compare check submissions/ --epochs 1) checks every .py and .ipynb in it, and every sub-folder of
+one learner's files, each in its own process with a time
 limit (--timeout) and a memory limit (--memory-limit, the process's address space), --jobs at a time, and writes
 summary.csv, summary.html and one subfolder per file with its report.html; exit 0 when every file passes, 1 when
 any fails, times out or crashes, 2 when none could be loaded."""
@@ -43,8 +46,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check your own NumPy MLP (the book's NeuralNetMLP) against its PyTorch twin",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", metavar="PATH.py[:NAME]",
-                   help="your file (or an importable MODULE), and the class in it when it holds several; "
-                        "loading it runs its code. A folder: every .py in it, each a learner's file")
+                   help="your file or notebook (or an importable MODULE, imported here), and the class in it when "
+                        "it holds several. A folder: every .py and .ipynb in it, each a learner's file, and every "
+                        "sub-folder, one learner's files")
+    p.add_argument("--run-file", action="store_true",
+                   help="run the whole file in its worker, script code included, not only the class and what it uses")
     p.add_argument("--epochs", type=epoch_count, default=5, help="lockstep training after the checks; 0 skips it")
     p.add_argument("--batch-size", type=positive_int, default=100, help="training batch size")
     p.add_argument("--lr", type=learning_rate, default=0.1, help="learning rate of both sides")
@@ -105,13 +111,23 @@ def main(args) -> int:
 
         return _check(args, lambda: load_target(args.target), lambda: None)
     from ..learner import check_backprop  # noqa: F401  (torch loads now, not on the worker's clock)
-    from ..learner.load import load_in_worker, submission_of
+    from ..learner.load import load_in_worker, prepare
     from ..worker.client import Worker
 
-    file = Path(source)
-    with Worker(submission_of(file) if file.is_file() else file, timeout=args.timeout,
-                memory_gib=args.memory_limit) as worker:
-        return _check(args, lambda: load_in_worker(worker, args.target), worker.close)
+    with contextlib.ExitStack() as stack:
+        started: list[Worker] = []
+
+        def load():
+            prepared = prepare(args.target, run_file=args.run_file)
+            started.append(stack.enter_context(Worker(prepared.submission, timeout=args.timeout,
+                                                      memory_gib=args.memory_limit, texts=prepared.texts)))
+            return load_in_worker(started[0], prepared)
+
+        def done() -> None:
+            for worker in started:
+                worker.close()
+
+        return _check(args, load, done)
 
 
 def _check(args, load, done) -> int:
@@ -142,6 +158,7 @@ def _check(args, load, done) -> int:
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, dtype=args.dtype, data=data,
                                 allow_imports=tuple(getattr(args, "allow_import", ())))
+        report.not_run = target.not_run
         done()
     except WorkerDied as e:
         done()
@@ -183,7 +200,8 @@ def check_folder(args) -> int:
 
     files = folder.learner_files(args.target)
     if not files:
-        raise UserError(f"{args.target} holds no .py files; pass a folder of learners' files or one file")
+        raise UserError(f"{args.target} holds no .py files, notebooks or folders of them; pass a folder of "
+                        f"learners' files or one file")
     args.out = out = prepare_out_dir(getattr(args, "out", None) or Path("runs") / time.strftime("check-%Y%m%d-%H%M%S"),
                                      args.overwrite)
     passed = ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
@@ -195,6 +213,7 @@ def check_folder(args) -> int:
         rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                           dtype=args.dtype, allow_imports=tuple(getattr(args, "allow_import", ())),
                           timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
+                          run_file=args.run_file,
                           memory_gib=args.memory_limit,
                           on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
     except FolderInterrupted as e:   # the summary of what finished is still written

@@ -29,8 +29,8 @@ import numpy as np
 from ..data.load import load_dataset
 from ..files import write_atomic
 from ..learner import CannotCheck, check_backprop
-from ..learner.folder import CANNOT_LOAD, CRASHED, FAIL, PASS, TIMED_OUT, Row, first_finding, subfolders
-from ..learner.load import load_in_worker
+from ..learner.folder import CANNOT_LOAD, CRASHED, FAIL, PASS, TIMED_OUT, Row, class_file, first_finding, subfolders
+from ..learner.load import Prepared, load_in_worker, prepare
 from ..report.check_figures import draw_pngs, start_drawing_process
 from ..report.check_files import write_report
 from ..worker.client import Worker, WorkerDied
@@ -48,7 +48,7 @@ class FolderInterrupted(KeyboardInterrupt):
 
 def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, lr: float, seed: int, dtype: str,
                  timeout: float = 120, jobs: int = 1, memory_gib: float = 4, allow_imports: tuple[str, ...] = (),
-                 on_row=None) -> list[Row]:
+                 run_file: bool = False, on_row=None) -> list[Row]:
     """Check each file in a worker of its own; the rows come back in the order of ``files``.
 
     ``on_row(row)`` is called as each file finishes (for progress lines). Ctrl-C ends every worker at once
@@ -58,7 +58,7 @@ def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, 
     data = load_dataset("mnist-5k", seed=seed, dtype=np.dtype(dtype))
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype, data=data,
                     allow_imports=allow_imports)
-    jobs, running = max(1, jobs), _Running(timeout, memory_gib)
+    jobs, running = max(1, jobs), _Running(timeout, memory_gib, run_file)
     with _drawing(jobs if len(files) > 1 else 0) as draw, ThreadPoolExecutor(max_workers=jobs) as pool:
         def one(file: Path, name: str) -> Row | None:
             row = _check_one(file, Path(out) / name, settings, running, draw)
@@ -77,21 +77,30 @@ def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, 
 
 
 class _Stopped(Exception):
-    """The batch was interrupted before this file's worker started."""
+    """No worker starts for this file: the batch was interrupted, or the file could not be prepared."""
 
 
 class _Running:
     """The workers of the files being checked, so that Ctrl-C can end them all at once."""
 
-    def __init__(self, timeout: float, memory_gib: float):
-        self.timeout, self.memory_gib = timeout, memory_gib
+    def __init__(self, timeout: float, memory_gib: float, run_file: bool):
+        self.timeout, self.memory_gib, self.run_file = timeout, memory_gib, run_file
         self.stopping, self.lock, self.workers = threading.Event(), threading.Lock(), set[Worker]()
 
+    def prepare(self, submission: Path) -> Prepared:
+        """A file at the top of the class folder sees only itself; a learner's folder, its own files."""
+        if submission.is_dir():
+            return prepare(str(class_file(submission)), run_file=self.run_file, folder=submission)
+        return prepare(str(submission), run_file=self.run_file, alone=True)
+
     @contextlib.contextmanager
-    def worker(self, file: Path) -> Iterator[Worker]:
-        """A started worker for ``file``, ended on leaving; ``_Stopped`` once the batch was interrupted."""
-        # Only the file itself: a folder of submissions is no package, and a neighbour's file is not its own.
-        with Worker(file, timeout=self.timeout, memory_gib=self.memory_gib) as worker:
+    def worker(self, prepared: Prepared | None) -> Iterator[Worker]:
+        """A started worker for a submission, ended on leaving; ``_Stopped`` once the batch was interrupted, or
+        when there is nothing to start (the submission could not be prepared)."""
+        if prepared is None:
+            raise _Stopped
+        with Worker(prepared.submission, timeout=self.timeout, memory_gib=self.memory_gib,
+                    texts=prepared.texts) as worker:
             with self.lock:
                 if self.stopping.is_set():
                     raise _Stopped
@@ -133,12 +142,17 @@ def _check_one(file: Path, folder: Path, settings: dict, running: _Running, draw
     for stale in ("check.json", "report.html"):  # from an earlier batch (--overwrite): never read as this one's
         (folder / stale).unlink(missing_ok=True)
     started, timeout = time.monotonic(), running.timeout
-    row = Row(file.name, folder.name, "", CRASHED, "", 0.0, False)
+    row = Row(file.name + "/" * file.is_dir(), folder.name, "", CRASHED, "", 0.0, False)
     report = target = None
-    printed, loaded = "", False
-    with contextlib.suppress(_Stopped), running.worker(file) as worker:
+    printed, loaded, tail = "", False, ""
+    try:
+        prepared = running.prepare(file)
+    except CannotCheck as e:   # not Python, a class that reads what only script code sets, no class in a folder
+        prepared, row.verdict, row.finding, printed = None, CANNOT_LOAD, str(e), f"mlp-compare: error: {e}"
+    with contextlib.suppress(_Stopped), running.worker(prepared) as worker:
         try:
-            target = load_in_worker(worker, str(file), as_package=False)
+            assert prepared is not None   # a worker starts only for a prepared submission
+            target = load_in_worker(worker, prepared)
             loaded = True
             report = check_backprop(target.cls, file=target.file, **settings)
         except CannotCheck as e:
@@ -152,9 +166,10 @@ def _check_one(file: Path, folder: Path, settings: dict, running: _Running, draw
             row.finding = f"the check stopped with an internal error: {type(e).__name__}: {' '.join(str(e).split())}"
             printed = f"mlp-compare: internal error: {traceback.format_exc()}"
         tail = worker.output()
-    if running.stopping.is_set() and report is None:
+    if running.stopping.is_set() and report is None and prepared is not None:
         return None   # cut short by Ctrl-C: no verdict of its own
     if report is not None and target is not None:
+        report.not_run = target.not_run
         row.class_name, row.verdict = report.class_name, PASS if report.passed else FAIL
         row.finding = "" if report.passed else first_finding(report.as_dict())
         write_report(report, folder, settings["data"], target.cls, draw)   # check.json with it

@@ -18,17 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
 from ..worker.client import TheirError, WorkerDied
+from .source import CannotCheck, at, shown
+
+__all__ = ["CannotCheck", "LearnerRaised", "call", "locate", "shown"]
 
 OURS = tuple(str(Path(__file__).resolve().parents[2] / pkg) + os.sep for pkg in ("compare", "scratch", "torch_impl"))
-
-
-class CannotCheck(UserError):
-    """The learner's file or class cannot be loaded or adapted; the message is one line for them (exit 2).
-
-    A ``UserError``, so the command line's handler of user errors prints it as one line too.
-    """
 
 
 class LearnerRaised(Exception):
@@ -44,15 +39,6 @@ class LearnerRaised(Exception):
         super().__init__(f"your {method} raised {kind}: {text}" + (f" ({where})" if where else ""))
 
 
-def shown(path) -> str:
-    """``path`` as a learner reads it: relative to the working folder when it lies below it."""
-    p = Path(path).resolve()
-    try:
-        return str(p.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
-
-
 def locate(error: BaseException, their_file: str | None) -> str:
     """``file:line`` of the last frame of ``error``'s traceback in ``their_file``.
 
@@ -64,7 +50,7 @@ def locate(error: BaseException, their_file: str | None) -> str:
         theirs = os.path.realpath(their_file)
         mine = [f for f in frames if f.filename and os.path.realpath(f.filename) == theirs]
         if mine:
-            return f"{shown(mine[-1].filename)}:{mine[-1].lineno}"
+            return at(their_file, mine[-1].lineno or "?")
     outside = [f for f in frames if f.filename and not os.path.realpath(f.filename).startswith(OURS)
                and "site-packages" not in f.filename and "<frozen" not in f.filename]
     return f"{shown(outside[-1].filename)}:{outside[-1].lineno}" if outside else ""
@@ -83,7 +69,7 @@ def call(their_file: str | None, method: str, fn, *args, **kwargs):
         raise
     except TheirError as e:   # from a worker: the line is in the copy of their file, named as the original
         line = e.where.rpartition(":")[2]
-        raise LearnerRaised(method, e, f"{shown(their_file)}:{line}" if their_file and line else e.where) from None
+        raise LearnerRaised(method, e, at(their_file, line) if their_file and line else e.where) from None
     # Anything their code raises is their bug, in one line; sys.exit() too, which must never end the
     # check with its own exit code (sys.exit(0) would read as a pass).
     except (Exception, SystemExit) as e:

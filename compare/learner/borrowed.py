@@ -17,6 +17,7 @@ import ast
 from pathlib import Path
 
 from ..gradcheck.diagnosis import Finding
+from .source import CannotCheck, read_source
 
 AUTOGRAD = {"torch": "autograd", "jax": "autograd", "tensorflow": "autograd"}
 DYNAMIC = {"__import__", "importlib", "exec", "eval", "compile", "__builtins__"}
@@ -181,8 +182,8 @@ def fail_borrowed(report, file: str | None, allow: tuple[str, ...] = (), descrip
     if file is None:
         return
     try:
-        source = open(file, encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError):
+        source = read_source(file).text
+    except CannotCheck:
         return
     found = borrowed(source, report.class_name, tuple(allow), Path(file).parent)
     if not found and description is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from pathlib import Path
 
 import numpy as np
 
@@ -120,11 +119,13 @@ def _check_isolated(obj, file: str | None, kwargs: dict) -> CheckReport:
     if file is None:
         return check_backprop(obj, file=None, **kwargs)
     from ..worker.client import Worker
-    from .load import load_in_worker, submission_of
+    from .load import load_in_worker, prepare
 
     name = obj.__name__ if inspect.isclass(obj) else type(obj).__name__
-    with Worker(submission_of(Path(file)), timeout=kwargs.pop("timeout", 120.0)) as worker:
-        target = load_in_worker(worker, f"{file}:{name}")
+    # The whole file, as it already ran in the caller's process to give this class.
+    prepared = prepare(f"{file}:{name}", run_file=True)
+    with Worker(prepared.submission, timeout=kwargs.pop("timeout", 120.0), texts=prepared.texts) as worker:
+        target = load_in_worker(worker, prepared)
         return check_backprop(target.cls, file=target.file, **kwargs)
 
 

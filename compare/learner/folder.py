@@ -1,18 +1,23 @@
 """A folder of learners' files: which files, and one ``Row`` per file (``mlp-compare check DIR``).
 
-Every ``*.py`` directly in the folder is one learner's file; ``compare.grading.folder_run`` checks each
-in a worker of its own and makes its row here. ``write_csv`` writes ``summary.csv`` (the HTML is
+Every ``.py`` file or notebook directly in the folder is one learner's submission, and so is every
+sub-folder that holds one (one learner's files, their class in one of them); ``compare.grading.folder_run``
+checks each in a worker of its own and makes its row here. ``write_csv`` writes ``summary.csv`` (the HTML is
 ``compare.report.summary_page``).
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import write_atomic
+from . import definitions
+from .load import LEARNER_SUFFIXES
+from .source import CannotCheck, read_source, shown
 
 # A row's verdict: the check's own (pass, FAIL, cannot load) or what became of its process.
 PASS, FAIL, CANNOT_LOAD, TIMED_OUT, CRASHED = "pass", "FAIL", "cannot load", "timed out", "crashed"
@@ -37,9 +42,40 @@ class Row:
 
 
 def learner_files(folder: Path) -> list[Path]:
-    """The ``*.py`` files directly inside ``folder``, sorted by name (hidden files left out)."""
-    return sorted(p for p in Path(folder).glob("*.py") if p.is_file() and not p.name.startswith(".")
-                  and p.name != "__init__.py")   # it would make the folder a package run before every file
+    """The submissions directly inside ``folder``, sorted by name: each ``.py`` file and notebook, and each
+    sub-folder that holds one (one learner's files). Hidden ones, ``__init__.py`` (it would make the
+    folder a package run before every file) and ``__pycache__`` are left out."""
+    found = []
+    for p in sorted(Path(folder).iterdir()):
+        if p.name.startswith((".", "__")):
+            continue
+        if p.is_file() and p.suffix in LEARNER_SUFFIXES or p.is_dir() and _sources(p):
+            found.append(p)
+    return found
+
+
+def _sources(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in LEARNER_SUFFIXES and p.is_file()
+                  and not p.name.startswith((".", "__")))
+
+
+def class_file(folder: Path) -> Path:
+    """The file of one learner's folder that holds their class: the one whose source (never run) defines a
+    class with ``forward`` or ``backward``; ``CannotCheck`` when none or several do."""
+    holding = []
+    for path in _sources(folder):
+        try:
+            tree = definitions.parse(read_source(path))
+        except CannotCheck:
+            continue
+        if any(isinstance(c, ast.ClassDef) and any(isinstance(f, ast.FunctionDef) and f.name in ("forward", "backward")
+                                                   for f in c.body) for c in tree.body):
+            holding.append(path)
+    if len(holding) == 1:
+        return holding[0]
+    names = ", ".join(p.name for p in holding)
+    raise CannotCheck(f"{shown(folder)}: {'several files hold' if holding else 'no file holds'} a class with forward "
+                      f"or backward{f' ({names})' if holding else ''}; expected one such file in a learner's folder")
 
 
 def exit_code(rows: list[Row]) -> int:

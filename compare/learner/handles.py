@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..worker.remote import RemoteClass, RemoteInstance
+from .source import CannotCheck, read_source
 
 
 def is_remote(obj) -> bool:
@@ -80,8 +81,8 @@ def method_source(file: str | None, class_name: str, method: str) -> ast.Functio
     if file is None:
         return None
     try:
-        tree = ast.parse(open(file, encoding="utf-8").read())
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        tree = ast.parse(read_source(file).text)
+    except (CannotCheck, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef) and node.name == class_name:

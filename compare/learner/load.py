@@ -1,9 +1,12 @@
-"""Load a learner's class from ``PATH.py[:NAME]`` or ``MODULE[:NAME]``.
+"""Load a learner's class from ``PATH.py[:NAME]``, ``PATH.ipynb[:NAME]`` or ``MODULE[:NAME]``.
 
-Loading a file runs its code, as pytest does when it collects a test file: the file's folder goes on
-``sys.path`` first (so it can import its neighbours) and the file runs as a module. Without ``NAME``
-the file's one class with ``forward`` and ``backward`` is taken; with several, the error lists them.
-Everything that goes wrong here is one line naming the file (and line) or the class: ``CannotCheck``.
+In a worker (``prepare`` then ``load_in_worker``): the file's class and the definitions it uses run there,
+not its script code (``definitions``; ``run_file`` runs it all), beside the helper modules the file
+imports from its own folder, after the standard library and site-packages on ``sys.path``. In this
+process (``load_target``, for a module name or the Python API) the file runs as pytest runs a test file:
+its folder first on ``sys.path``. Without ``NAME`` the file's one class with ``forward`` and ``backward``
+is taken; with several, the error lists them. Everything that goes wrong here is one line naming the
+file (and line, or notebook cell) or the class: ``CannotCheck``.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .blame import CannotCheck, locate, shown
+from .definitions import definitions
+from .source import LearnerSource, read_source
 
 MODULE_PREFIX = "mlp_compare_learner_"  # their module's name in sys.modules: never shadows a real package
+HELPERS, HELPER_CHARS = 64, 1 << 20      # .py files beside a checked file that its worker gets, each at most
+LEARNER_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Target:
 
     cls: type
     file: str | None
+    not_run: str = ""   # what of the file was not run, one line ("" when all of it ran)
 
     @property
     def where(self) -> str:
@@ -173,39 +181,80 @@ def package_of(path: Path) -> tuple[Path, list[str]]:
     return folder, parts
 
 
-def submission_of(path: Path) -> Path:
-    """What a worker for the file ``path`` gets a copy of: the file, or the whole package it lives in."""
+@dataclass(frozen=True)
+class Prepared:
+    """A learner's submission as its worker gets it (``compare.worker.client.Worker(submission, texts=...)``)."""
+
+    submission: Path          # copied whole into the worker: the file, or the folder that holds it
+    texts: dict[str, str]     # written into that copy: the file as it runs there, and its helper modules
+    inside: str               # the module's path in the copy
+    package: str | None       # its dotted name, when it lives in a package of theirs
+    name: str | None          # the class asked for (``PATH:NAME``)
+    learner: LearnerSource
+    not_run: str              # what of the file is not run, one line ("" when all of it runs)
+
+
+def prepare(text: str, *, run_file: bool = False, folder: Path | None = None, alone: bool = False) -> Prepared:
+    """``PATH[:NAME]`` ready for a worker. ``folder``: one learner's folder of files (``check DIR``), copied
+    whole, the file inside it. Otherwise a file in a package of theirs brings its package, and any other file
+    the ``.py`` files beside it, its helper modules (not when ``alone``: a file at the top of a class folder
+    sees only itself)."""
+    source, name = split_target(text)
+    path = Path(source)
+    if not path.is_file():
+        raise CannotCheck(f"{path}: no such file; pass the path of the .py file or notebook that holds your class")
+    if path.suffix not in LEARNER_SUFFIXES:
+        raise CannotCheck(f"{path}: expected a Python file ending in .py or a notebook ending in .ipynb")
+    learner = read_source(path)
     root, parts = package_of(path)
-    return root / parts[0] if len(parts) > 1 else path
+    in_package = len(parts) > 1 and path.suffix == ".py" and not alone and folder is None
+    found = None if run_file else definitions(learner, name, in_package)
+    runs, not_run = (learner.text, "") if found is None else (found.source, found.summary())
+    module = path.name if path.suffix == ".py" else path.name + ".py"   # a notebook runs as its joined code
+    if folder is not None:
+        inside = (Path(folder.name) / path.resolve().relative_to(folder.resolve()).with_name(module)).as_posix()
+        return Prepared(folder, {inside: runs}, inside, None, name, learner, not_run)
+    if in_package:
+        inside = "/".join([*parts[:-1], path.name])
+        return Prepared(root / parts[0], {inside: runs}, inside, ".".join(parts), name, learner, not_run)
+    return Prepared(path, {**({} if alone else _helpers(path)), module: runs}, module, None, name, learner, not_run)
 
 
-def load_in_worker(worker, text: str, as_package: bool = True) -> Target:
-    """The class named by ``PATH.py[:NAME]``, loaded in ``worker`` (a started ``compare.worker.client.Worker``
-    for that file): a ``Target`` whose ``cls`` is a ``RemoteClass``. The same one-line ``CannotCheck`` as
+def _helpers(path: Path) -> dict[str, str]:
+    """The ``.py`` files beside ``path`` (``from utils import sigmoid``), as text; none that are huge or unreadable."""
+    texts: dict[str, str] = {}
+    for helper in sorted(path.parent.glob("*.py"))[:HELPERS]:
+        if helper.name in (path.name, "__init__.py") or helper.name.startswith(".") or not helper.is_file():
+            continue
+        try:
+            if helper.stat().st_size <= HELPER_CHARS:
+                texts[helper.name] = helper.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return texts
+
+
+def load_in_worker(worker, prepared: Prepared) -> Target:
+    """The class ``prepared`` names, loaded in ``worker`` (a started ``compare.worker.client.Worker`` made from
+    it): a ``Target`` whose ``cls`` is a ``RemoteClass``. The same one-line ``CannotCheck`` as
     ``load_target`` for everything that keeps the file from loading."""
     from ..worker.client import TheirError
     from ..worker.remote import load_class
 
-    source, name = split_target(text)
-    path = Path(source)
-    if not path.is_file():
-        raise CannotCheck(f"{path}: no such file; pass the path of the .py file that holds your class")
-    if path.suffix != ".py":
-        raise CannotCheck(f"{path}: expected a Python file ending in .py")
+    learner, name = prepared.learner, prepared.name
+    path = Path(learner.path)
     where = shown(path)
-    root, parts = package_of(path) if as_package else (path.parent, [path.stem])
-    inside = "/".join([*parts[:-1], path.name]) if len(parts) > 1 else None
     try:
-        cls, found = load_class(worker, path, name, inside, ".".join(parts) if len(parts) > 1 else None)
+        cls, found = load_class(worker, path, name, prepared.inside, prepared.package)
     except TheirError as e:
         if e.syntax is not None:
-            raise CannotCheck(f"{where}:{e.syntax[1]}: {e.type}: {e.syntax[0]}; fix it, then check again") from None
+            raise CannotCheck(f"{learner.at(e.syntax[1])}: {e.type}: {e.syntax[0]}; fix it, then check again") \
+                from None
         line = e.where.rpartition(":")[2]
         verb = "an import failed" if e.is_import else "running it raised"
-        raise CannotCheck(f"{where}{':' + line if line else ''}: loading {where}: {verb}: {e.type}: {e.message}") \
-            from None
+        raise CannotCheck(f"{learner.at(line)}: loading {where}: {verb}: {e.type}: {e.message}") from None
     if cls is not None:
-        return Target(cls, str(path))  # type: ignore[arg-type]  # a RemoteClass stands for the class
+        return Target(cls, str(path), prepared.not_run)  # type: ignore[arg-type]  # a RemoteClass stands for it
     classes = found["classes"]
     if name is not None:
         if found["named"] == "absent":
@@ -217,6 +266,6 @@ def load_in_worker(worker, text: str, as_package: bool = True) -> Target:
         defined = found["defined"]
         listed = f"classes found: {', '.join(defined)}" if defined else "it defines no class"
         raise CannotCheck(f"{where}: no class with both forward and backward methods ({listed}); expected the "
-                          f"book's NeuralNetMLP, or name the class: {source}:NAME")
+                          f"book's NeuralNetMLP, or name the class: {path}:NAME")
     raise CannotCheck(f"{where} holds several classes with forward and backward ({', '.join(classes)}); "
-                      f"pick one: {source}:{classes[0]}")
+                      f"pick one: {path}:{classes[0]}")

@@ -49,6 +49,7 @@ class CheckReport:
     raised: str | None = None               # "your backward raised ... (file:line)" when their code raised
     isolated: list[str] = field(default_factory=list)      # how their code was kept apart from the checker
     not_isolated: list[str] = field(default_factory=list)  # and what protection did not apply, in words
+    not_run: str = ""                       # the script code of their file that was not run, one line
 
     @property
     def isolation(self) -> str:
@@ -98,7 +99,7 @@ class CheckReport:
     def table(self) -> str:
         """What ``mlp-compare check`` prints, and ``str(report)``: the headline, one line per check, the
         intermediates and gradient tables, the findings, and the verdict in one line."""
-        lines = [self.headline(), self.isolation]
+        lines = [self.headline(), self.isolation, *([self.not_run] if self.not_run else [])]
         if self.batch:
             lines.append(f"batch: {self.batch}")
         lines.append("")
@@ -134,4 +135,4 @@ class CheckReport:
                 "gradient_check": self.gradient_check.as_dict() if self.gradient_check else None,
                 "training": self.training.as_dict() if self.training else None,
                 "findings": [f.as_dict() for f in self.findings],
-                "isolation": {"applied": self.isolated, "missing": self.not_isolated}}
+                "isolation": {"applied": self.isolated, "missing": self.not_isolated}, "not_run": self.not_run}

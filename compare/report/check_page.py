@@ -18,6 +18,7 @@ from torch_impl import build_model
 from ..learner.blame import shown
 from ..learner.handles import method_source
 from ..learner.result import TITLES, CheckReport
+from ..learner.source import at, read_source
 from ..worker.remote import RemoteClass
 from .dtypes import reading_differences
 from .html import Code, Columns, Note, Page, Section, Table
@@ -38,7 +39,8 @@ def quote(fn, label: str | None = None) -> Code:
 
 
 def _intro(report: CheckReport) -> list:
-    lines = [f"**{'Agrees' if report.passed else 'DISAGREES'}.** {report.headline()}.", f"{report.isolation}."]
+    lines = [f"**{'Agrees' if report.passed else 'DISAGREES'}.** {report.headline()}.", f"{report.isolation}.",
+             *([f"{report.not_run}."] if report.not_run else [])]
     lines += [f"{i}. {TITLES[s.name]}: {STATUS[s.status]}: {s.summary}" for i, s in enumerate(report.stages, 1)]
     blocks = [Note("\n".join(lines), "ok" if report.passed else "warn")]
     blocks += [Note(f"**Finding ({f.kind}):** {f.message}", "warn") for f in report.findings]
@@ -94,8 +96,8 @@ def _theirs(cls: Any, method: str) -> Code:
     node = method_source(cls.file, cls.__name__, method)
     if node is None or node.end_lineno is None:
         return Code("(source not available)", label)
-    lines = open(cls.file, encoding="utf-8").read().splitlines(keepends=True)[node.lineno - 1:node.end_lineno]
-    return Code(textwrap.dedent("".join(lines)), f"{shown(cls.file)}:{node.lineno} {label}")
+    lines = read_source(cls.file).text.splitlines(keepends=True)[node.lineno - 1:node.end_lineno]
+    return Code(textwrap.dedent("".join(lines)), f"{at(cls.file, node.lineno)} {label}")
 
 
 def _code(report: CheckReport, cls: Any) -> list:

@@ -133,11 +133,12 @@ def _limits(memory_bytes: int | None, cpu_seconds: int):
 
 class Worker:
     """A worker for ``submission`` (a ``.py`` file, or a folder of one learner's files, copied under its own
-    name into the worker's ``submission/``) with ``timeout`` seconds for everything it is asked; use as a
-    context manager."""
+    name into the worker's ``submission/``; then each of ``texts``, a path there and its text, written over or
+    beside it) with ``timeout`` seconds for everything it is asked; use as a context manager."""
 
-    def __init__(self, submission: Path, timeout: float = 120.0, memory_gib: float | None = 4.0):
-        self.submission, self.timeout = Path(submission), timeout
+    def __init__(self, submission: Path, timeout: float = 120.0, memory_gib: float | None = 4.0,
+                 texts: dict[str, str] | None = None):
+        self.submission, self.timeout, self.texts = Path(submission), timeout, dict(texts or {})
         self.memory = int(memory_gib * (1 << 30)) if memory_gib else None
         self.folder: Path | None = None
         self.process: subprocess.Popen | None = None
@@ -171,6 +172,12 @@ class Worker:
                             ignore=shutil.ignore_patterns("__pycache__", ".*"))
         else:
             shutil.copy2(self.submission, copy / self.submission.name)
+        for relative, text in self.texts.items():   # the file as it runs there (its class, not its script), helpers
+            target = (copy / relative).resolve()
+            if not target.is_relative_to(copy.resolve()):
+                raise ValueError(f"{relative!r} is not a path inside the submission")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
         prefix, _, _ = isolation()
         if "setpriv" in prefix:   # the unprivileged user must read its own copy; nobody else needs to
             for path in [self.folder, *self.folder.rglob("*")]:

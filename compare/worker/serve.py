@@ -180,9 +180,11 @@ class Server:
 
     def op_load(self, req: dict, inp: list, out: list) -> dict:
         folder = req["folder"]
-        sys.path.append(folder)   # after the standard library and site-packages: nothing of theirs shadows numpy
         self.file = os.path.join(folder, req["file"])
         name = req.get("package")
+        # After the standard library and site-packages, so nothing of theirs shadows numpy: the top of their
+        # package, or the file's own folder, where its helper modules are.
+        sys.path.append(folder if name else os.path.dirname(self.file))
         if name:   # a file inside a package of theirs: imported by its dotted name, its relative imports work
             module = importlib.import_module(name)
         else:
