@@ -177,3 +177,58 @@ def test_in_a_class_folder_a_learners_folder_is_one_submission_and_a_top_level_f
         "utils.py": "cannot load"}, r.stdout + r.stderr
     assert "No module named 'utils'" in rows["bob.py"]["first finding"]
     assert (out / "anna" / "report.html").is_file() and (out / "cara" / "report.html").is_file()
+
+
+# --- the chapter's exercise: more hidden layers ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mnist5k():
+    from compare.data.load import load_dataset
+
+    return load_dataset("mnist-5k", seed=123)
+
+
+def deep_check(name: str, data, **kwargs):
+    from compare.learner import check_backprop
+    from compare.learner.load import load_target
+
+    return check_backprop(load_target(str(LEARNERS / name)).cls, data=data, **kwargs)
+
+
+def test_two_hidden_layers_in_the_books_naming_are_built_at_distinct_widths_and_pass(mnist5k):
+    report = deep_check("two_hidden.py", mnist5k, epochs=1)
+    assert report.passed and report.sizes == (784, 50, 30, 10), report.table()
+    assert [r.name for r in report.intermediates] == [
+        "a_h1", "a_h2", "a_out", "d_loss__dw_out", "d_loss__db_out", "d_loss__d_w_h2", "d_loss__d_b_h2",
+        "d_loss__d_w_h1", "d_loss__d_b_h1"]
+    assert [r.shown for r in report.gradient_check.rows] == ["weight_h1", "bias_h1", "weight_h2", "bias_h2",
+                                                            "weight_out", "bias_out"]
+    assert "a_h1, a_h2 and a_out match the twin's" in report.table()
+
+
+def test_a_bug_in_the_first_of_two_hidden_layers_is_named_in_the_learners_names(mnist5k):
+    report = deep_check("two_hidden_no_derivative.py", mnist5k, epochs=0)
+    assert not report.passed
+    assert {r.shown: r.passed for r in report.gradient_check.rows} == {
+        "weight_h1": False, "bias_h1": False, "weight_h2": True, "bias_h2": True, "weight_out": True,
+        "bias_out": True}, report.table()
+    assert "d_loss__d_w_h1 (dL/d weight_h1) is the first value that differs" in report.table()
+    assert "the error enters at hidden layer 1 (weight_h1, bias_h1" in report.table()
+
+
+def test_the_order_of_a_deeper_backward_is_read_from_the_shapes(tmp_path, mnist5k):
+    from compare.learner import check_backprop
+    from compare.learner.load import load_target
+
+    source = (LEARNERS / "two_hidden.py").read_text()
+    swapped = source.replace("""        return (d_loss__dw_out, d_loss__db_out,
+                d_loss__d_w_h2, d_loss__d_b_h2,
+                d_loss__d_w_h1, d_loss__d_b_h1)""", """        return (d_loss__dw_out, d_loss__db_out,
+                d_loss__d_w_h1, d_loss__d_b_h1,
+                d_loss__d_w_h2, d_loss__d_b_h2)""")
+    assert swapped != source
+    (tmp_path / "swapped.py").write_text(swapped)
+    report = check_backprop(load_target(str(tmp_path / "swapped.py")).cls, data=mnist5k, epochs=0)
+    assert not report.passed
+    assert ("your 3rd returned array (d_loss__d_w_h1) has the shape of weight_h1's gradient (50, 784): the book "
+            "returns d_w_out, d_b_out, d_w_h2, d_b_h2, d_w_h1, d_b_h1") in report.table(), report.table()

@@ -1,11 +1,13 @@
 """The book's ``NeuralNetMLP`` shape, seen through the ``scratch.MLP`` contract so the checks can take it.
 
 The learner's class keeps ``weight_h``, ``bias_h``, ``weight_out``, ``bias_out`` and has
-``forward(x) -> (a_h, a_out)`` and ``backward(x, a_h, a_out, y) -> (d_w_out, d_b_out, d_w_h, d_b_h)``.
-``BookLearner`` adds what ``compare.gradcheck.check_gradients`` reads: ``sizes``, ``activation``,
-``loss_name``, ``dtype``, ``state_dict()`` (their live arrays under ``nn.Sequential``'s keys, a transposed
-view of each weight stored ``(in, out)``), ``loss(X, y)`` and ``gradients(X, y)`` (their forward and
-backward, mapped to ``"2.weight"``, ``"2.bias"``, ``"0.weight"``, ``"0.bias"``).
+``forward(x) -> (a_h, a_out)`` and ``backward(x, a_h, a_out, y) -> (d_w_out, d_b_out, d_w_h, d_b_h)``; the
+chapter's exercise grows it to more hidden layers named ``weight_h1`` ... ``weight_hK``, with
+``forward(x) -> (a_h1, ..., a_hK, a_out)`` and ``backward(x, a_h1, ..., a_hK, a_out, y)`` returning the
+gradients from the output layer down. ``BookLearner`` adds what ``compare.gradcheck.check_gradients``
+reads: ``sizes``, ``activation``, ``loss_name``, ``dtype``, ``state_dict()`` (their live arrays under
+``nn.Sequential``'s keys, a transposed view of each weight stored ``(in, out)``), ``loss(X, y)`` and
+``gradients(X, y)`` (their forward and backward, mapped to ``"2.weight"``, ``"2.bias"``, ``"0.weight"``, ...).
 
 Lesson: ``NeuralNetMLP`` in "Implementing a Multi-Layer NN"; its ``backward`` returns the output layer first.
 """
@@ -24,10 +26,39 @@ from .blame import CannotCheck, call
 from .handles import class_name_of, is_remote, method_source, read, read_all, write, write_all
 from .returns import as_array, as_tuple, check_order
 
-PARAMS = {"0.weight": "weight_h", "0.bias": "bias_h", "2.weight": "weight_out", "2.bias": "bias_out"}
-RETURN_ORDER = ("2.weight", "2.bias", "0.weight", "0.bias")   # the order backward returns its gradients in
-DEFAULT_GRADIENT_NAMES = ("d_w_out", "d_b_out", "d_w_h", "d_b_h")
-DEFAULT_OUTPUT_NAMES = ("a_h", "a_out")
+MAX_DEPTH = 8   # hidden layers named weight_h1 ... weight_h8 at most
+
+
+def layer_names(depth: int, numbered: bool) -> list[str]:
+    """``["h", "out"]`` for the chapter's network; ``["h1", ..., "hK", "out"]`` for ``depth`` numbered layers."""
+    return [*(f"h{k}" for k in range(1, depth + 1))] + ["out"] if numbered else ["h"] * depth + ["out"]
+
+
+def book_params(depth: int = 1, numbered: bool = False) -> dict[str, str]:
+    """``{state-dict key: the learner's name}``: ``0.weight`` -> ``weight_h`` (or ``weight_h1``), ...,
+    the last Linear's -> ``weight_out``, ``bias_out``."""
+    names: dict[str, str] = {}
+    for i, layer in enumerate(layer_names(depth, numbered)):
+        names[f"{2 * i}.weight"], names[f"{2 * i}.bias"] = f"weight_{layer}", f"bias_{layer}"
+    return names
+
+
+PARAMS = book_params()   # the chapter's four
+
+
+def return_order(params: dict[str, str]) -> tuple[str, ...]:
+    """The order backward returns its gradients in: the output layer first, each weight before its bias."""
+    return tuple(sorted(params, key=lambda k: (-int(k.split(".")[0]), k.endswith("bias"))))
+
+
+def default_names(params: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(forward's outputs, backward's gradients)`` in the book's words: ``("a_h", "a_out")``,
+    ``("d_w_out", "d_b_out", "d_w_h", "d_b_h")``, with the layer numbers where the layers are numbered."""
+    layers = [params[k].removeprefix("weight_") for k in params if k.endswith("weight")]
+    outputs = tuple(f"a_{layer}" for layer in layers)
+    grads = tuple(f"d_{kind}_{params[k].split('_', 1)[1]}" for k in return_order(params)
+                  for kind in ("w" if k.endswith("weight") else "b",))
+    return outputs, grads
 
 
 def returned_names(fn, n: int, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -72,11 +103,14 @@ class BookLearner:
     activation = "sigmoid"
     loss_name = "mse"
 
-    def __init__(self, obj, file: str | None, dtype, layout: dict[str, str], sizes: tuple[int, int, int]):
+    def __init__(self, obj, file: str | None, dtype, layout: dict[str, str], sizes: tuple[int, ...],
+                 params: dict[str, str] = PARAMS):
         self.obj, self.file, self.dtype = obj, file, np.dtype(dtype)
-        self.layout, self.sizes = layout, sizes
+        self.layout, self.sizes, self.param_names = layout, tuple(sizes), dict(params)
+        self.outputs, default_gradients = default_names(self.param_names)   # ("a_h", "a_out"), the book's words
+        self.order = return_order(self.param_names)
         self.shapes = {}
-        for name in PARAMS.values():  # the learner's code runs in the check's dtype, on their own attributes
+        for name in self.param_names.values():  # the learner's code runs in the check's dtype, on their attributes
             value = read(obj, name)[0]
             if value.dtype != self.dtype:
                 try:
@@ -85,13 +119,13 @@ class BookLearner:
                     raise CannotCheck(f"{class_name_of(obj)}.{name} cannot be set, so it cannot be cast to "
                                       f"{self.dtype}; give the property a setter") from None
             self.shapes[name] = value.shape
-        self.param_names = dict(PARAMS)
         if is_remote(obj):   # its methods' source is read from the file, never from the worker
             forward, backward = (method_source(file, class_name_of(obj), m) for m in ("forward", "backward"))
         else:
             forward, backward = type(obj).forward, type(obj).backward
-        self.output_labels = dict(zip(("a_h", "a_out"), returned_names(forward, 2, DEFAULT_OUTPUT_NAMES)))
-        self.gradient_labels = dict(zip(RETURN_ORDER, returned_names(backward, 4, DEFAULT_GRADIENT_NAMES)))
+        self.default_gradients = default_gradients
+        self.output_labels = dict(zip(self.outputs, returned_names(forward, len(self.outputs), self.outputs)))
+        self.gradient_labels = dict(zip(self.order, returned_names(backward, len(self.order), default_gradients)))
 
     @property
     def class_name(self) -> str:
@@ -99,54 +133,54 @@ class BookLearner:
 
     @property
     def storage(self) -> str:
-        """``"out_in"``, ``"in_out"`` or ``"mixed"``: how both weight matrices are stored."""
-        kinds = {self.layout["weight_h"], self.layout["weight_out"]}
+        """``"out_in"``, ``"in_out"`` or ``"mixed"``: how the weight matrices are stored."""
+        kinds = {self.layout[name] for key, name in self.param_names.items() if key.endswith("weight")}
         return kinds.pop() if len(kinds) == 1 else "mixed"
 
     # --- the learner's arrays -----------------------------------------------------------------
 
     def params(self) -> dict[str, np.ndarray]:
         """``{learner's name: their array}``, as they store it (live here, a copy from a worker)."""
-        return {name: value for name, (value, _) in read_all(self.obj, PARAMS.values()).items()}
+        return {name: value for name, (value, _) in read_all(self.obj, self.param_names.values()).items()}
 
     def orient(self, key: str, array: np.ndarray) -> np.ndarray:
         """An array in the twin's layout for ``key``, turned into the learner's layout (and back: it is a transpose)."""
-        return array.T if self.layout[PARAMS[key]] == "in_out" else array
+        return array.T if self.layout[self.param_names[key]] == "in_out" else array
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Their arrays under ``nn.Sequential``'s keys, (out, in): a transposed view where stored (in, out).
         To read: write through ``load_state_dict``."""
         params = self.params()
-        return {key: self.orient(key, params[name]) for key, name in PARAMS.items()}
+        return {key: self.orient(key, params[name]) for key, name in self.param_names.items()}
 
     def load_state_dict(self, state: dict) -> None:
         """Copy ``state`` (twin's keys and layout) into their own arrays."""
-        write_all(self.obj, {name: self.orient(key, np.asarray(state[key])) for key, name in PARAMS.items()})
+        write_all(self.obj, {name: self.orient(key, np.asarray(state[key])) for key, name in self.param_names.items()})
 
     # --- their forward and backward, checked on the way out -----------------------------------
 
     def forward(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """``{"a_h": (B, H), "a_out": (B, C)}`` from their ``forward(X)``."""
+        """``{"a_h": (B, H), "a_out": (B, C)}`` (``a_h1`` ... ``a_hK`` deeper) from their ``forward(X)``."""
         names = tuple(self.output_labels.values())
-        a_h, a_out = as_tuple(call(self.file, "forward", self.obj.forward, X), "forward", names)
-        n, (_, hidden, classes) = X.shape[0], self.sizes
-        return {"a_h": as_array(a_h, "forward", names[0], (n, hidden), self.dtype),
-                "a_out": as_array(a_out, "forward", names[1], (n, classes), self.dtype)}
+        values = as_tuple(call(self.file, "forward", self.obj.forward, X), "forward", names)
+        n = X.shape[0]
+        return {key: as_array(v, "forward", label, (n, width), self.dtype)
+                for key, v, label, width in zip(self.outputs, values, names, self.sizes[1:])}
 
     def backward(self, X: np.ndarray, outputs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
         """Their ``backward(X, a_h, a_out, y)``, as ``{key: gradient in the twin's layout}`` in state-dict order."""
         names = tuple(self.gradient_labels.values())
-        value = call(self.file, "backward", self.obj.backward, X, outputs["a_h"], outputs["a_out"], y)
-        owners = tuple(PARAMS[k] for k in RETURN_ORDER)
+        value = call(self.file, "backward", self.obj.backward, X, *(outputs[k] for k in self.outputs), y)
+        owners = tuple(self.param_names[k] for k in self.order)
         shapes = tuple(self.shapes[name] for name in owners)
         value = as_tuple(value, "backward", names, shapes, owners)
-        check_order(value, "backward", names, shapes, owners, DEFAULT_GRADIENT_NAMES)
+        check_order(value, "backward", names, shapes, owners, self.default_gradients)
         grads = {}
-        for key, g, label in zip(RETURN_ORDER, value, names):
-            name = PARAMS[key]
+        for key, g, label in zip(self.order, value, names):
+            name = self.param_names[key]
             grads[key] = self.orient(key, as_array(g, "backward", label, self.shapes[name], self.dtype, name,
                                                    self.layout[name]))
-        return {key: grads[key] for key in PARAMS}
+        return {key: grads[key] for key in self.param_names}
 
     def gradients(self, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         """Forward then backward; the weights are put back afterwards, whatever their backward did to them."""
@@ -164,8 +198,8 @@ class BookLearner:
         return self.forward(X)["a_out"]
 
     def twin_outputs(self, net, Xt) -> dict:
-        """The twin's tensors that stand beside ``forward``'s: the hidden sigmoid's output and the network's."""
-        return {"a_h": net[1](net[0](Xt)), "a_out": net(Xt)}
+        """The twin's tensors that stand beside ``forward``'s: each hidden sigmoid's output and the network's."""
+        return {key: net[:2 * (i + 1)](Xt) if key != "a_out" else net(Xt) for i, key in enumerate(self.outputs)}
 
     # --- training -----------------------------------------------------------------------------
 
@@ -174,7 +208,8 @@ class BookLearner:
         outputs = self.forward(X)
         grads = self.backward(X, outputs, y)
         params = self.params()
-        write_all(self.obj, {name: params[name] - lr * self.orient(key, grads[key]) for key, name in PARAMS.items()})
+        write_all(self.obj, {name: params[name] - lr * self.orient(key, grads[key])
+                             for key, name in self.param_names.items()})
         return squared_error(outputs["a_out"], y)
 
     # --- snapshots, so one buggy call cannot spoil the next check -----------------------------
@@ -182,10 +217,10 @@ class BookLearner:
     def snapshot(self) -> dict[str, tuple[object, tuple, np.ndarray]]:
         """``{name: (their array, its token, a copy of its values)}``; the array itself only here, not from a worker."""
         return {name: (None if is_remote(self.obj) else value, tok, np.array(value, copy=True))
-                for name, (value, tok) in read_all(self.obj, PARAMS.values()).items()}
+                for name, (value, tok) in read_all(self.obj, self.param_names.values()).items()}
 
     def tokens(self) -> dict[str, tuple]:
-        return {name: tok for name, (_, tok) in read_all(self.obj, PARAMS.values()).items()}
+        return {name: tok for name, (_, tok) in read_all(self.obj, self.param_names.values()).items()}
 
     def restore(self, saved: dict[str, tuple[object, tuple, np.ndarray]]) -> None:
         """Their original arrays, with their original values, back on their attributes."""
@@ -202,11 +237,11 @@ class BookLearner:
         write_all(self.obj, {name: values for name, (_, _, values) in saved.items()})
 
 
-def writes_stick(obj) -> None:
-    """``CannotCheck`` when writing into a weight of ``obj`` changes nothing: a property that returns a copy.
-    Asked once per class (``adapt.subject``), not of every fresh instance."""
-    for name in PARAMS.values():
-        _writes_stick(obj, name)
+def writes_stick(learner: BookLearner) -> None:
+    """``CannotCheck`` when writing into a weight of the learner's object changes nothing: a property that
+    returns a copy. Asked once per class (``adapt.subject``), not of every fresh instance."""
+    for name in learner.param_names.values():
+        _writes_stick(learner.obj, name)
 
 
 def _writes_stick(obj, name: str) -> None:

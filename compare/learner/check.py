@@ -158,7 +158,7 @@ def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.nd
             report.stage("forward", "FAIL", findings[0].message)
             report.skip_rest("not reached: the forward pass must agree first")
             return
-        names = " and ".join(r.name for r in rows)
+        names = ", ".join(r.name for r in rows[:-1]) + f" and {rows[-1].name}" if len(rows) > 1 else rows[0].name
         worst = max(r.comparison.max_rel_diff for r in rows)
         report.stage("forward", "ok", f"{names} match the twin's (max rel diff {worst:.2g})")
 

@@ -25,7 +25,12 @@ from ..gradcheck.diagnosis import Finding
 from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .mistakes import backward_findings, book_forward_finding
 
-WHAT = {"a_h": "hidden activation", "a_out": "output", "output": "output"}
+
+def what(key: str) -> str:
+    """What a forward value is, in words: ``a_h2`` -> "hidden activation 2"."""
+    if key.startswith("a_h"):
+        return f"hidden activation {key[3:]}".rstrip()
+    return "output"
 
 
 @dataclass
@@ -76,7 +81,7 @@ def check_forward(learner, X: np.ndarray) -> tuple[list[Row], list[Finding], dic
                                 f"(dropout? np.random?); the check needs forward to depend on the weights and x "
                                 f"only")], first
     twin = twin_forward(learner, X)
-    rows = [Row(learner.output_labels[k], WHAT[k], compare_arrays(learner.output_labels[k], first[k], twin[k],
+    rows = [Row(learner.output_labels[k], what(k), compare_arrays(learner.output_labels[k], first[k], twin[k],
                                                                   "forward", learner.dtype)) for k in first]
     bad = next((k for k, r in zip(first, rows) if not r.comparison.passed), None)
     if bad is None:

@@ -34,18 +34,21 @@ def _first_matching(value: np.ndarray, candidates: list[tuple[str, np.ndarray]])
 
 def book_forward_finding(learner, X: np.ndarray, mine: dict[str, np.ndarray], twin: dict[str, np.ndarray],
                          label: str) -> Finding:
-    """Why ``mine[label]`` (``"a_h"`` or ``"a_out"``) differs from the twin's: the first explanation that fits.
+    """Why ``mine[label]`` (``"a_h"``, ``"a_h2"``, ``"a_out"``, ...) differs from the twin's: the first
+    explanation that fits.
 
-    ``a_out`` is judged from *their* ``a_h`` (it is right when we get here), so the hint is about the
-    output layer alone.
+    A layer is judged from *their* output of the layer before (right when we get here: the first that
+    differs is the one asked about), so the hint is about that layer alone.
     """
     state = {k: np.asarray(v, dtype=np.float64) for k, v in learner.state_dict().items()}
-    name, param = learner.output_labels[label], learner.param_names["0.weight" if label == "a_h" else "2.weight"]
-    bias = learner.param_names["0.bias" if label == "a_h" else "2.bias"]
-    a_in = np.asarray(X if label == "a_h" else mine["a_h"], dtype=np.float64)
-    W, b = (state["0.weight"], state["0.bias"]) if label == "a_h" else (state["2.weight"], state["2.bias"])
+    layer = learner.outputs.index(label)
+    keys = (f"{2 * layer}.weight", f"{2 * layer}.bias")
+    name, param, bias = learner.output_labels[label], learner.param_names[keys[0]], learner.param_names[keys[1]]
+    before = learner.outputs[layer - 1] if layer else None
+    a_in = np.asarray(X if before is None else mine[before], dtype=np.float64)
+    W, b = state[keys[0]], state[keys[1]]
     z = a_in @ W.T + b
-    x = "x" if label == "a_h" else learner.output_labels["a_h"]
+    x = "x" if before is None else learner.output_labels[before]
     product = f"{x} @ {param}" + (".T" if learner.layout[param] == "out_in" else "") + f" + {bias}"
     gap = float(np.max(np.abs(np.asarray(mine[label], dtype=np.float64) - np.asarray(twin[label], dtype=np.float64))))
     where = "output" if label == "a_out" else "hidden"
@@ -59,7 +62,6 @@ def book_forward_finding(learner, X: np.ndarray, mine: dict[str, np.ndarray], tw
         (f"your {name} is ReLU(z); the book's {where} layer is a sigmoid, 1 / (1 + exp(-z))", np.maximum(z, 0)),
         (f"your {name} is sigmoid(-z): the sigmoid is 1 / (1 + exp(-z)), with the minus sign inside", sigmoid(-z)),
     ]) or f"check z = {product} and {name} = sigmoid(z) against yours"
-    keys = ("0.weight", "0.bias") if label == "a_h" else ("2.weight", "2.bias")
     return Finding("forward", f"{name} differs from the twin's by up to {gap:.2g}: {guess}",
                    [learner.param_names[k] for k in keys])
 
