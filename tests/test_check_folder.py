@@ -156,24 +156,25 @@ def _csv_verdicts(out: Path) -> dict[str, str]:
 def test_ctrl_c_ends_every_worker_at_once_and_keeps_the_rows_finished(tmp_path):
     folder, out = tmp_path / "subs", tmp_path / "out"
     copy(["book_mlp.py"], folder)
-    (folder / "zz_loops.py").write_text("while True:\n    pass\n")   # checked second, never ends by itself
+    for name in ("zz_loops.py", "zz_loops_too.py"):   # checked beside it, never end by themselves
+        (folder / name).write_text("while True:\n    pass\n")
     # Ctrl-C at a terminal reaches the whole process group: the child's own group stands for the terminal's.
-    p = subprocess.Popen([sys.executable, "-m", "compare", "check", str(folder), "--epochs", "0", "--jobs", "1",
+    p = subprocess.Popen([sys.executable, "-m", "compare", "check", str(folder), "--epochs", "0", "--jobs", "3",
                           "--timeout", "120", "--run-file", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     assert p.stdout is not None
     try:
         printed = [p.stdout.readline() for _ in range(2)]   # the heading, then the first file's row
         assert printed[1].strip().startswith("book_mlp.py: pass"), printed
-        time.sleep(1.0)   # zz_loops.py is in its worker, looping
+        time.sleep(1.0)   # both loops have been running in their workers since the start
         os.killpg(p.pid, signal.SIGINT)
-        rest, err = p.communicate(timeout=20)   # far inside the 120 s limit that would end the loop otherwise
+        rest, err = p.communicate(timeout=20)   # far inside the 120 s limit that would end the loops otherwise
     finally:
         if p.poll() is None:   # its workers end with it (they die with their parent)
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
     assert p.returncode == 130, rest + err
-    assert err.strip().splitlines()[-1] == "mlp-compare: interrupted: 1 of 2 files checked; the summary lists those"
+    assert err.strip().splitlines()[-1] == "mlp-compare: interrupted: 1 of 3 files checked; the summary lists those"
     assert _csv_verdicts(out) == {"book_mlp.py": "pass"}
     assert (out / "book_mlp" / "check.json").is_file() and not (out / "zz_loops" / "check.json").exists()
 

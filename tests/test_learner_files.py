@@ -136,8 +136,7 @@ def test_a_notebooks_syntax_error_is_named_by_its_cell(tmp_path):
 def test_a_notebook_is_read_with_each_cells_lines_in_place(tmp_path):
     nb = notebook(tmp_path / "n.ipynb", ["import numpy as np\n%time x = 1", "%%bash\necho hi", "  !ls\ny = 2"])
     source = read_source(nb)
-    assert source.text.splitlines() == ["import numpy as np", "pass  # time x = 1", "", "", "  pass  # ls", "y = 2",
-                                        ""]
+    assert source.text.splitlines() == ["import numpy as np", "pass  # time x = 1", "", "", "pass  # ls", "y = 2", ""]
     assert [source.line(n) for n in (1, 2, 5, 6)] == ["code cell 1 [In 1], line 1", "code cell 1 [In 1], line 2",
                                                       "code cell 3 [In 3], line 1", "code cell 3 [In 3], line 2"]
     (tmp_path / "bad.ipynb").write_text("{not json")
@@ -232,3 +231,58 @@ def test_the_order_of_a_deeper_backward_is_read_from_the_shapes(tmp_path, mnist5
     assert not report.passed
     assert ("your 3rd returned array (d_loss__d_w_h1) has the shape of weight_h1's gradient (50, 784): the book "
             "returns d_w_out, d_b_out, d_w_h2, d_b_h2, d_w_h1, d_b_h1") in report.table(), report.table()
+
+
+@pytest.mark.parametrize("script, skipped", [
+    ("sigmoid = lambda z: 1 / (1 + np.exp(-z))", [2]), ("LABELS = [str(i) for i in range(10)]", [1, 2]),
+    ("DTYPE = np.float64", [2])])
+def test_constants_and_helpers_are_kept_with_what_they_read(script, skipped):
+    name = script.split(" =")[0]
+    text = f"import numpy as np\nimport os\n{script}\n\nclass Net:\n    def forward(self, x):\n        return {name}\n" \
+           f"    def backward(self, x, y):\n        return x\n"
+    found = definitions(LearnerSource("net.py", text), None)
+    assert found.source.splitlines()[2] == script and [s.lineno for s in found.skipped] == skipped, found.source
+
+
+def test_what_script_code_computes_is_never_run_to_feed_a_constant():
+    for rhs in ("np.load('y.npy').max() + 1", "len(np.unique(np.load('y.npy')))", "np.random.default_rng(1)"):
+        text = f"import numpy as np\nN = {rhs}\n\nclass Net:\n    def forward(self, x):\n        return N * x\n" \
+               f"    def backward(self, x, y):\n        return np.zeros(3)\n"
+        with pytest.raises(CannotCheck, match="your class uses `N`, set at line 2 by script code"):
+            definitions(LearnerSource("net.py", text), None)
+
+
+def test_reassignments_patches_fallbacks_and_annotations_run_as_written():
+    text = ("from typing import Optional\nimport numpy as np\ntry:\n    from tqdm import tqdm\nexcept ImportError:\n"
+            "    tqdm = lambda it: it\nLR = 0.1\nLR *= 0.5\nSEED: Optional[int] = 5\nW: np.ndarray\n\n"
+            "def my_backward(self, x, y):\n    return tqdm(x)\n\nclass Base:\n    def forward(self, x):\n"
+            "        return x * LR + SEED\n\nclass Mine(Base):\n    def __init__(self):\n        pass\n\n"
+            "Base.backward = my_backward\nplot(W)\n")
+    found = definitions(LearnerSource("net.py", text), None)
+    assert [s.lineno for s in found.skipped] == [2, 10, 24], found.source   # numpy, W: np.ndarray, plot(W)
+    assert "Base.backward = my_backward" in found.source and "class Mine(Base):" in found.source
+
+
+def test_line_breaks_python_does_not_count_keep_every_line_in_place():
+    text = ("import numpy as np\nSEP = 'a\u2028b'\n\x0c\nX = np.load('x')\n\nclass Net:\n    def forward(self, x):\n"
+            "        return SEP\n    def backward(self, x, y):\n        return x\n")
+    found = definitions(LearnerSource("net.py", text), None)
+    assert [s.lineno for s in found.skipped] == [1, 4]
+    assert "np.load" not in found.source and "'a\u2028b'" in found.source
+    assert "line 4 `X = np.load('x')`" in found.summary()
+
+
+def test_what_the_parser_accepts_but_python_refuses_is_a_one_line_finding():
+    text = "def f():\n    x = 1\n    global x\n\nclass Net:\n    def forward(self, x):\n        return x\n"
+    with pytest.raises(CannotCheck, match=r"net.py:3: SyntaxError: name 'x' is assigned to before global"):
+        definitions(LearnerSource("net.py", text), None)
+
+
+@pytest.mark.parametrize("encoding, head", [("utf-8-sig", ""), ("latin-1", "# -*- coding: latin-1 -*-\n")])
+def test_files_saved_with_a_bom_or_a_coding_line_load(tmp_path, encoding, head):
+    path = tmp_path / "saved.py"
+    path.write_bytes((head + "# Gewichte für die Schicht\n" + BOOK.replace("typed in", "getippt für")).encode(encoding))
+    r = check(path)
+    assert r.returncode == 0 and "verdict: your backprop agrees with PyTorch" in r.stdout, r.stdout + r.stderr
+    r = check(path, "--run-file", "--overwrite")
+    assert r.returncode == 0, r.stdout + r.stderr

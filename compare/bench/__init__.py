@@ -7,7 +7,9 @@
 - ``numpy_limit``: the scratch training step with every array preallocated and no checks;
 - ``evaluation``: one evaluation per twin against its forward products alone, in NumPy and in torch;
 - ``run_cost``: the whole default run and its plain script (``plain_run``) in fresh processes, and the
-  twins in the run's lockstep loop against the same twins alone.
+  twins in the run's lockstep loop against the same twins alone;
+- ``folder_cost``: ``check DIR`` over a class folder of correct files against ``check FILE`` on one.
 
-Imports: ``scratch``, ``torch_impl``, ``compare.config``, ``compare.data`` and ``compare.twins``.
+Imports: ``scratch``, ``torch_impl``, ``compare.config``, ``compare.data``, ``compare.twins`` and
+``compare.lesson`` (the exercise's answer, as the folder's files).
 """

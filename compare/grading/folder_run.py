@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from ..report.check_files import write_report
 from ..worker.client import Worker, WorkerDied
 
 Draw = Callable[[dict], dict[str, bytes]]
+DRAWING_HERE = threading.Lock()   # matplotlib's figure machinery is not for two threads at once
 
 
 class FolderInterrupted(KeyboardInterrupt):
@@ -97,7 +100,7 @@ class _Running:
     def worker(self, prepared: Prepared | None) -> Iterator[Worker]:
         """A started worker for a submission, ended on leaving; ``_Stopped`` once the batch was interrupted, or
         when there is nothing to start (the submission could not be prepared)."""
-        if prepared is None:
+        if prepared is None or self.stopping.is_set():
             raise _Stopped
         with Worker(prepared.submission, timeout=self.timeout, memory_gib=self.memory_gib,
                     texts=prepared.texts) as worker:
@@ -128,9 +131,31 @@ def _drawing(processes: int) -> Iterator[Draw]:
     if processes == 0:
         yield draw_pngs
         return
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=start_drawing_process) as pool:
-        yield lambda inputs: pool.submit(draw_pngs, inputs).result()
+    # Started here, all at once, with Ctrl-C ignored meanwhile: a spawned process keeps that setting from
+    # its start, so Ctrl-C can never end one half-started and break the pool for the files still drawing.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_drawing_process)
+        for _ in range(processes):   # each submit starts one more process, in this thread, before it returns
+            pool.submit(int)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+    def draw(inputs: dict) -> dict[str, bytes]:
+        try:
+            return pool.submit(draw_pngs, inputs).result()
+        except BrokenProcessPool:   # a drawing process died (memory?): this file's figures are drawn here
+            with DRAWING_HERE:
+                return draw_pngs(inputs)
+
+    with pool:
+        yield draw
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _check_one(file: Path, folder: Path, settings: dict, running: _Running, draw: Draw) -> Row | None:
@@ -139,16 +164,20 @@ def _check_one(file: Path, folder: Path, settings: dict, running: _Running, draw
     if running.stopping.is_set():
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in ("check.json", "report.html"):  # from an earlier batch (--overwrite): never read as this one's
+    for stale in ("check.json", "report.html", "output.txt"):  # an earlier batch's (--overwrite): never this one's
         (folder / stale).unlink(missing_ok=True)
     started, timeout = time.monotonic(), running.timeout
     row = Row(file.name + "/" * file.is_dir(), folder.name, "", CRASHED, "", 0.0, False)
     report = target = None
     printed, loaded, tail = "", False, ""
+    prepared = None
     try:
         prepared = running.prepare(file)
     except CannotCheck as e:   # not Python, a class that reads what only script code sets, no class in a folder
-        prepared, row.verdict, row.finding, printed = None, CANNOT_LOAD, str(e), f"mlp-compare: error: {e}"
+        row.verdict, row.finding, printed = CANNOT_LOAD, str(e), f"mlp-compare: error: {e}"
+    except Exception as e:   # our bug, on this file's text: its row says so, the batch goes on
+        row.finding = f"the check stopped with an internal error: {type(e).__name__}: {' '.join(str(e).split())}"
+        printed = f"mlp-compare: internal error: {traceback.format_exc()}"
     with contextlib.suppress(_Stopped), running.worker(prepared) as worker:
         try:
             assert prepared is not None   # a worker starts only for a prepared submission
@@ -172,8 +201,13 @@ def _check_one(file: Path, folder: Path, settings: dict, running: _Running, draw
         report.not_run = target.not_run
         row.class_name, row.verdict = report.class_name, PASS if report.passed else FAIL
         row.finding = "" if report.passed else first_finding(report.as_dict())
-        write_report(report, folder, settings["data"], target.cls, draw)   # check.json with it
-        row.has_report, printed = True, report.table()
+        printed = report.table()
+        try:
+            write_report(report, folder, settings["data"], target.cls, draw)   # check.json with it
+            row.has_report = True
+        except Exception as e:   # a drawing process that died, a full disk: the verdict stands, the row says so
+            row.finding = (row.finding + "; " if row.finding else "") + (
+                f"its report could not be written: {type(e).__name__}: {' '.join(str(e).split())}")
     write_atomic(folder / "output.txt", printed + (f"\n\nwhat your code printed (its last lines):\n{tail}"
                                                    if tail.strip() else "") + "\n")
     row.seconds = time.monotonic() - started

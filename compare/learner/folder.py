@@ -65,7 +65,7 @@ def class_file(folder: Path) -> Path:
     holding = []
     for path in _sources(folder):
         try:
-            tree = definitions.parse(read_source(path))
+            tree, _ = definitions.parse(read_source(path))
         except CannotCheck:
             continue
         if any(isinstance(c, ast.ClassDef) and any(isinstance(f, ast.FunctionDef) and f.name in ("forward", "backward")

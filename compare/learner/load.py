@@ -24,7 +24,7 @@ from .definitions import definitions
 from .source import LearnerSource, read_source
 
 MODULE_PREFIX = "mlp_compare_learner_"  # their module's name in sys.modules: never shadows a real package
-HELPERS, HELPER_CHARS = 64, 1 << 20      # .py files beside a checked file that its worker gets, each at most
+HELPERS, HELPER_CHARS = 64, 1 << 20      # .py files beside a checked file that its worker gets, bytes each at most
 LEARNER_SUFFIXES = (".py", ".ipynb")
 
 
@@ -50,7 +50,7 @@ def split_target(text: str) -> tuple[str, str | None]:
 
 
 def is_path(source: str) -> bool:
-    return source.endswith(".py") or "/" in source or "\\" in source or Path(source).is_file()
+    return source.endswith(LEARNER_SUFFIXES) or "/" in source or "\\" in source or Path(source).is_file()
 
 
 def load_module(source: str):
@@ -186,7 +186,7 @@ class Prepared:
     """A learner's submission as its worker gets it (``compare.worker.client.Worker(submission, texts=...)``)."""
 
     submission: Path          # copied whole into the worker: the file, or the folder that holds it
-    texts: dict[str, str]     # written into that copy: the file as it runs there, and its helper modules
+    texts: dict[str, str | bytes]   # written into that copy: the file as it runs there, its helper modules
     inside: str               # the module's path in the copy
     package: str | None       # its dotted name, when it lives in a package of theirs
     name: str | None          # the class asked for (``PATH:NAME``)
@@ -209,10 +209,17 @@ def prepare(text: str, *, run_file: bool = False, folder: Path | None = None, al
     root, parts = package_of(path)
     in_package = len(parts) > 1 and path.suffix == ".py" and not alone and folder is None
     found = None if run_file else definitions(learner, name, in_package)
-    runs, not_run = (learner.text, "") if found is None else (found.source, found.summary())
-    module = path.name if path.suffix == ".py" else path.name + ".py"   # a notebook runs as its joined code
+    not_run = found.summary() if found is not None else ""
+    if path.suffix == ".ipynb":   # a notebook runs as its joined code
+        module, runs = path.name + ".py", (learner.text if found is None else found.source).encode("utf-8")
+    else:   # in the file's own encoding, which its coding line (or byte-order mark) still names
+        module, runs = path.name, found.source.encode(learner.encoding) if found is not None else path.read_bytes()
     if folder is not None:
-        inside = (Path(folder.name) / path.resolve().relative_to(folder.resolve()).with_name(module)).as_posix()
+        try:
+            inside = (Path(folder.name) / path.relative_to(folder).with_name(module)).as_posix()
+        except ValueError:
+            raise CannotCheck(f"{shown(path)} is not inside {shown(folder)}: a learner's folder is checked with "
+                              f"its own files only") from None
         return Prepared(folder, {inside: runs}, inside, None, name, learner, not_run)
     if in_package:
         inside = "/".join([*parts[:-1], path.name])
@@ -220,16 +227,16 @@ def prepare(text: str, *, run_file: bool = False, folder: Path | None = None, al
     return Prepared(path, {**({} if alone else _helpers(path)), module: runs}, module, None, name, learner, not_run)
 
 
-def _helpers(path: Path) -> dict[str, str]:
+def _helpers(path: Path) -> dict[str, str | bytes]:
     """The ``.py`` files beside ``path`` (``from utils import sigmoid``), as text; none that are huge or unreadable."""
-    texts: dict[str, str] = {}
-    for helper in sorted(path.parent.glob("*.py"))[:HELPERS]:
-        if helper.name in (path.name, "__init__.py") or helper.name.startswith(".") or not helper.is_file():
-            continue
+    texts: dict[str, str | bytes] = {}
+    helpers = [h for h in sorted(path.parent.glob("*.py")) if h.name not in (path.name, "__init__.py")
+               and not h.name.startswith(".") and h.is_file()]
+    for helper in helpers[:HELPERS]:
         try:
             if helper.stat().st_size <= HELPER_CHARS:
-                texts[helper.name] = helper.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+                texts[helper.name] = helper.read_bytes()
+        except OSError:
             continue
     return texts
 
@@ -252,7 +259,9 @@ def load_in_worker(worker, prepared: Prepared) -> Target:
                 from None
         line = e.where.rpartition(":")[2]
         verb = "an import failed" if e.is_import else "running it raised"
-        raise CannotCheck(f"{learner.at(line)}: loading {where}: {verb}: {e.type}: {e.message}") from None
+        # A sys.path line or a name the skipped script code would have made: say what was not run.
+        hint = f"; {prepared.not_run}" if prepared.not_run and (e.is_import or e.type == "NameError") else ""
+        raise CannotCheck(f"{learner.at(line)}: loading {where}: {verb}: {e.type}: {e.message}{hint}") from None
     if cls is not None:
         return Target(cls, str(path), prepared.not_run)  # type: ignore[arg-type]  # a RemoteClass stands for it
     classes = found["classes"]

@@ -10,8 +10,10 @@ code cells, counting from 1, with the execution count where the notebook has one
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,7 @@ class LearnerSource:
     path: str
     text: str
     cells: tuple[Cell, ...] = field(default=())
+    encoding: str = "utf-8"   # what the worker's copy is written in, as the original was
 
     @property
     def is_notebook(self) -> bool:
@@ -98,14 +101,22 @@ class LearnerSource:
         return f"code cell {a}" if a == b else f"code cells {a}–{b}"
 
 
+def lines_of(text: str) -> list[str]:
+    """``text``'s lines as Python counts them (``\\n``, ``\\r\\n``, ``\\r``; not form feeds or ``\\u2028``, which
+    ``str.splitlines`` also splits at), each with its line break."""
+    return [line.decode("utf-8") for line in text.encode("utf-8").splitlines(keepends=True)]
+
+
 def read_source(path: str | Path) -> LearnerSource:
-    """The learner's file as Python text; ``CannotCheck`` when it cannot be read (or is no notebook)."""
+    """The learner's file as Python text (decoded as Python would: a coding line, a byte-order mark);
+    ``CannotCheck`` when it cannot be read (or is no notebook)."""
     path = Path(path)
     try:
         if path.suffix != ".ipynb":
-            return LearnerSource(str(path), path.read_text(encoding="utf-8"))
+            with tokenize.open(path) as f:
+                return LearnerSource(str(path), f.read(), encoding=f.encoding)
         return _notebook(path)
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, SyntaxError) as e:   # tokenize: an unknown or wrong coding line
         raise CannotCheck(f"{shown(path)}: cannot be read: {type(e).__name__}: {e}") from None
 
 
@@ -121,8 +132,29 @@ def _notebook(path: Path) -> LearnerSource:
     cells: list[Cell] = []
     for number, cell in enumerate((c for c in nb.cells if c.get("cell_type") == "code"), start=1):
         source = cell.get("source", "")
-        code = source.splitlines() if not source.lstrip().startswith("%%") else []
+        code = [line.rstrip("\r\n") for line in lines_of(source)] if not source.lstrip().startswith("%%") else []
         cells.append(Cell(len(lines) + 1, number, cell.get("execution_count")))
-        lines += [MAGIC.sub(r"\1pass  # ", line, count=1) if MAGIC.match(line) else line for line in code]
+        lines += _without_magics(code)
         lines.append("")   # a cell's last statement ends with its cell
     return LearnerSource(str(path), "\n".join(lines) + "\n", tuple(cells))
+
+
+def _without_magics(code: list[str]) -> list[str]:
+    """A cell's lines with each line magic or shell line that starts a statement made a ``pass`` (a ``%`` or
+    ``!`` inside a bracket, a string or a continued line is Python's own); at the top of a cell, unindented,
+    as IPython runs it."""
+    out: list[str] = []
+    pending = ""   # the statement so far, while it continues over lines
+    for line in code:
+        if not pending and MAGIC.match(line):
+            indent = MAGIC.match(line).group(1) if any(o.strip() for o in out) else ""   # type: ignore[union-attr]
+            out.append(f"{indent}pass  # {line.strip()[1:]}")
+            continue
+        out.append(line)
+        pending += line + "\n"
+        try:
+            list(tokenize.generate_tokens(io.StringIO(pending).readline))
+            pending = ""
+        except (tokenize.TokenError, IndentationError, SyntaxError):   # open bracket, string or continuation
+            pass
+    return out

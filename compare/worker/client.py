@@ -25,6 +25,7 @@ from collections import deque
 from functools import lru_cache
 from pathlib import Path
 
+from .folder import fill
 from .serve import ProtocolError, read_message, write_message
 
 SERVE = Path(__file__).with_name("serve.py")
@@ -137,7 +138,7 @@ class Worker:
     beside it) with ``timeout`` seconds for everything it is asked; use as a context manager."""
 
     def __init__(self, submission: Path, timeout: float = 120.0, memory_gib: float | None = 4.0,
-                 texts: dict[str, str] | None = None):
+                 texts: dict[str, str | bytes] | None = None):
         self.submission, self.timeout, self.texts = Path(submission), timeout, dict(texts or {})
         self.memory = int(memory_gib * (1 << 30)) if memory_gib else None
         self.folder: Path | None = None
@@ -165,19 +166,7 @@ class Worker:
 
     def _start(self) -> None:
         assert self.folder is not None
-        copy = self.folder / "submission"
-        copy.mkdir()
-        if self.submission.is_dir():   # one learner's folder, or the package a file lives in; links stay links
-            shutil.copytree(self.submission, copy / self.submission.name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", ".*"))
-        else:
-            shutil.copy2(self.submission, copy / self.submission.name)
-        for relative, text in self.texts.items():   # the file as it runs there (its class, not its script), helpers
-            target = (copy / relative).resolve()
-            if not target.is_relative_to(copy.resolve()):
-                raise ValueError(f"{relative!r} is not a path inside the submission")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+        fill(self.folder / "submission", self.submission, self.texts)
         prefix, _, _ = isolation()
         if "setpriv" in prefix:   # the unprivileged user must read its own copy; nobody else needs to
             for path in [self.folder, *self.folder.rglob("*")]:
