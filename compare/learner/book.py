@@ -20,7 +20,7 @@ import textwrap
 
 import numpy as np
 
-from scratch.losses import mse_value
+from scratch.losses import mse_value, softmax
 
 from .blame import CannotCheck, call
 from .handles import class_name_of, is_remote, method_source, read, read_all, write, write_all
@@ -100,8 +100,9 @@ class BookLearner:
     """
 
     kind = "book"
-    activation = "sigmoid"
+    activation = "sigmoid"   # the book's network until ``use`` says what theirs is (``network.found_network``)
     loss_name = "mse"
+    output = "sigmoid"
 
     def __init__(self, obj, file: str | None, dtype, layout: dict[str, str], sizes: tuple[int, ...],
                  params: dict[str, str] = PARAMS):
@@ -130,6 +131,11 @@ class BookLearner:
     @property
     def class_name(self) -> str:
         return class_name_of(self.obj)
+
+    def use(self, network) -> BookLearner:
+        """Their hidden units and output (a ``network.Network``), so the twin and the loss match what they built."""
+        self.activation, self.output, self.loss_name = network.activation, network.output, network.loss_name
+        return self
 
     @property
     def storage(self) -> str:
@@ -191,15 +197,27 @@ class BookLearner:
             self.restore(saved)
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float:
-        """L = squared error summed over classes, mean over examples, from their ``a_out``."""
-        return squared_error(self.forward(X)["a_out"], y)
+        """L from their ``a_out``: squared error summed over classes, or cross-entropy; mean over examples."""
+        return self._loss(self.forward(X)["a_out"], y)
+
+    def _loss(self, a_out: np.ndarray, y: np.ndarray) -> float:
+        if self.loss_name == "mse":
+            return squared_error(a_out, y)
+        log_p = np.log(np.maximum(self._probabilities(a_out), np.finfo(a_out.dtype).tiny))
+        return float(-np.mean(log_p[np.arange(len(y)), y]))
+
+    def _probabilities(self, a_out: np.ndarray) -> np.ndarray:
+        return softmax(a_out) if self.output == "logits" else a_out
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
-        return self.forward(X)["a_out"]
+        return self._probabilities(self.forward(X)["a_out"])
 
     def twin_outputs(self, net, Xt) -> dict:
-        """The twin's tensors that stand beside ``forward``'s: each hidden sigmoid's output and the network's."""
-        return {key: net[:2 * (i + 1)](Xt) if key != "a_out" else net(Xt) for i, key in enumerate(self.outputs)}
+        """The twin's tensors that stand beside ``forward``'s: each hidden layer's output and the network's
+        (a softmax of the twin's logits where theirs is one)."""
+        out = net(Xt)
+        return {key: net[:2 * (i + 1)](Xt) if key != "a_out" else out.softmax(dim=1) if self.output == "softmax"
+                else out for i, key in enumerate(self.outputs)}
 
     # --- training -----------------------------------------------------------------------------
 
@@ -210,7 +228,7 @@ class BookLearner:
         params = self.params()
         write_all(self.obj, {name: params[name] - lr * self.orient(key, grads[key])
                              for key, name in self.param_names.items()})
-        return squared_error(outputs["a_out"], y)
+        return self._loss(outputs["a_out"], y)
 
     # --- snapshots, so one buggy call cannot spoil the next check -----------------------------
 

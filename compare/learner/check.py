@@ -18,15 +18,18 @@ import numpy as np
 
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..errors import UserError
+from ..gradcheck.check import autograd_gradients
 from ..gradcheck.diagnosis import Finding
 from ..twins.threads import same_threads
 from ..worker.client import isolation
 from .adapt import subject
 from .batch_sizes import check_sizes, other_size, raises_off_size, scaled_by_batch
 from .blame import LearnerRaised, shown
+from .book import BookLearner
 from .borrowed import fail_borrowed
 from .contract import check_forward, check_gradient_opinions, check_intermediates
 from .handles import class_name_of, is_remote
+from .network import factor_of, found_network
 from .purity import check_purity
 from .result import CheckReport
 from .returns import BadReturn
@@ -103,6 +106,13 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     if epochs and not 1 <= batch_size <= len(data.y_train):  # refused before any check runs, not after them
         raise UserError(f"batch size must be between 1 and the training-set size {len(data.y_train)}, got {batch_size}")
     batches = [check_batch(data, seed, size) for size in check_sizes(batch_size)]
+    if isinstance(first, BookLearner):   # the twin is built as the network they built, found from their forward
+        network = _their_network(first, subj, batches[0], seed, report)
+        if network is not None and not network.is_book:
+            subj = dataclasses.replace(subj, make=_built_as(subj.make, network))
+            report.network = network.words()
+        if network is not None:
+            report.activation, report.loss = network.activation, network.loss_name
     report.batch = " and ".join(f"{len(y)} mnist-5k training digits, {describe_batch(label_counts(y, data.num_classes))}"
                                 for _, y in batches) + f" (seed {seed}; biases set non-zero so every term shows)"
     # One thread each: the arrays are small, and the sides alternate step by step, where pools that
@@ -127,6 +137,35 @@ def _check_isolated(obj, file: str | None, kwargs: dict) -> CheckReport:
     with Worker(prepared.submission, timeout=kwargs.pop("timeout", 120.0), texts=prepared.texts) as worker:
         target = load_in_worker(worker, prepared)
         return check_backprop(target.cls, file=target.file, **kwargs)
+
+
+def _their_network(first, subj, batch: tuple[np.ndarray, np.ndarray], seed: int, report: CheckReport):
+    """The network their forward computes, or None (the book's, and the forward check says what differs).
+
+    An output that is not the book's sigmoid is kept only when their backward is its loss's gradient (or a
+    constant times it): an output left as logits under the book's sigmoid backward means a sigmoid was
+    meant, and the forward check says it is missing.
+    """
+    X, y = batch
+    try:
+        network = found_network(with_nonzero_biases(first, seed), X)
+        if network is None or network.output == "sigmoid":
+            return network
+        learner = with_nonzero_biases(subj.make().use(network), seed)
+        manual, auto = learner.gradients(X, y), autograd_gradients(learner, X, y)[1]
+    except (LearnerRaised, BadReturn):   # the checks say so, in their words
+        return None
+    if factor_of(manual, auto) is None and not all(np.allclose(manual[k], auto[k], rtol=1e-6, atol=0) for k in auto):
+        report.network_note = (f"your a_out is {network.words().split(',')[0]}, but your backward is not the gradient "
+                               f"of {network.loss_words()}: checked as the book's network, sigmoid outputs and "
+                               f"squared error")
+        return dataclasses.replace(network, output="sigmoid")
+    return network
+
+
+def _built_as(make, network):
+    """``make`` whose learners the twin is built to match: their hidden units and output."""
+    return lambda: make().use(network)
 
 
 def with_nonzero_biases(learner, seed: int):
@@ -177,8 +216,10 @@ def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.nd
         other = other_size(make(), X2, y2) if constant is None and report.gradient_check.passed else None
         report.findings += [f for f in (constant, other) if f is not None] + findings
         bad = [r.shown for r in report.gradient_check.rows if not r.passed]
+        named = next((f for f in findings if f.kind == "loss-factor"), None)   # the loss it is, times what
         report.stage("gradients", "FAIL" if bad or constant or other else "ok",
-                     constant.message if constant else f"wrong: {', '.join(bad)}" if bad else other.message if other
+                     constant.message if constant else named.message if named else f"wrong: {', '.join(bad)}"
+                     if bad else other.message if other
                      else f"autograd, finite differences and directional derivatives agree on every parameter at "
                      f"batch {len(y)}, and autograd at batch {len(y2)}")
 

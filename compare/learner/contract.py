@@ -24,6 +24,7 @@ from ..gradcheck.check import GradientReport, autograd_gradients, check_gradient
 from ..gradcheck.diagnosis import Finding
 from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .mistakes import backward_findings, book_forward_finding
+from .network import Network, factor_of, scaled_loss_finding
 
 
 def what(key: str) -> str:
@@ -137,5 +138,14 @@ def check_gradient_opinions(learner, X: np.ndarray, y: np.ndarray, seed: int) ->
     report.diagnosis = [dataclasses.replace(f, params=[report.label(n) for n in f.params]) for f in report.diagnosis]
     if report.passed:
         return report, []
-    ours = backward_findings(learner, X, y, learner.gradients(X, y))
+    manual = learner.gradients(X, y)
+    ours = backward_findings(learner, X, y, manual)
+    # Cross-entropy's gradient times a constant: named for it. (For the book's squared error the gallery's
+    # factors say more: the 2 of the square, the classes, the batch size.)
+    if learner.kind == "book" and learner.loss_name != "mse":
+        c = factor_of(manual, autograd_gradients(learner, X, y)[1])
+        if c is not None:
+            ours.insert(0, Finding("loss-factor", scaled_loss_finding(Network(learner.activation, learner.output), c),
+                                   list(learner.param_names.values())))
+            return report, ours + [f for f in report.diagnosis if not f.kind.startswith("factor")]
     return report, ours + list(report.diagnosis)

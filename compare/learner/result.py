@@ -50,6 +50,10 @@ class CheckReport:
     isolated: list[str] = field(default_factory=list)      # how their code was kept apart from the checker
     not_isolated: list[str] = field(default_factory=list)  # and what protection did not apply, in words
     not_run: str = ""                       # the script code of their file that was not run, one line
+    network: str = ""                       # the network found from their forward, when not the book's
+    network_note: str = ""                  # what was assumed instead of what their forward computes, and why
+    activation: str = "sigmoid"             # the twin's hidden units and loss, built to match theirs
+    loss: str = "mse"
 
     @property
     def isolation(self) -> str:
@@ -89,7 +93,9 @@ class CheckReport:
     def headline(self) -> str:
         sizes = " -> ".join(map(str, self.sizes)) if self.sizes else "?"
         where = f" from {self.file}" if self.file else ""
-        return f"{self.class_name}{where}: {self.layout_note}; {sizes}, {self.dtype}"
+        built = f"; {self.network}, so the twin is built with them" if self.network else ""
+        note = f"; {self.network_note}" if self.network_note else ""
+        return f"{self.class_name}{where}: {self.layout_note}; {sizes}, {self.dtype}{built}{note}"
 
     def verdict(self) -> str:
         if self.passed:
@@ -135,4 +141,6 @@ class CheckReport:
                 "gradient_check": self.gradient_check.as_dict() if self.gradient_check else None,
                 "training": self.training.as_dict() if self.training else None,
                 "findings": [f.as_dict() for f in self.findings],
-                "isolation": {"applied": self.isolated, "missing": self.not_isolated}, "not_run": self.not_run}
+                "isolation": {"applied": self.isolated, "missing": self.not_isolated}, "not_run": self.not_run,
+                "network": {"found": self.network, "activation": self.activation, "loss": self.loss,
+                            "note": self.network_note}}

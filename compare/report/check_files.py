@@ -30,7 +30,8 @@ def _history_max_diff(history: dict[str, list[dict]]) -> float:
 def settings(report: CheckReport) -> dict:
     t = report.training
     return {"epochs": t.epochs if t else 0, "batch_size": t.batch_size if t else "-", "lr": t.lr if t else "-",
-            "seed": report.seed, "dtype": report.dtype, "activation": "sigmoid", "loss": "mse", "device": "cpu"}
+            "seed": report.seed, "dtype": report.dtype, "activation": report.activation, "loss": report.loss,
+            "device": "cpu"}
 
 
 def run_metrics(report: CheckReport, data: Dataset) -> dict | None:

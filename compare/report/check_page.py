@@ -103,7 +103,7 @@ def _theirs(cls: Any, method: str) -> Code:
 def _code(report: CheckReport, cls: Any) -> list:
     if cls is None:
         return ["Your class could not be quoted."]
-    net = build_model(report.sizes or (784, 50, 10), "sigmoid", "mse")
+    net = build_model(report.sizes or (784, 50, 10), report.activation, report.loss)
     forward = _theirs(cls, "forward")
     remote_has_backward = isinstance(cls, RemoteClass) and method_source(cls.file, cls.__name__, "backward")
     backward = _theirs(cls, "backward" if remote_has_backward or hasattr(cls, "backward") else "gradients")

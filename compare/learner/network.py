@@ -1,0 +1,115 @@
+"""What network did the learner build? Found from their own forward, so the twin can be built to match.
+
+The chapter ends by pointing at softmax with cross-entropy, and learners follow it. On the checked batch,
+each of their hidden outputs is compared with sigmoid, tanh and ReLU of ``z`` (their previous output times
+their weights, plus their bias), and their ``a_out`` with a sigmoid, a softmax (rows that sum to 1) and
+``z`` itself (logits). The twin then gets the same hidden units and the loss that output goes with:
+
+| their output | the twin's loss | its gradient at the output |
+|---|---|---|
+| sigmoid | squared error summed over classes (the book's) | ``2 (a_out - onehot) / n * a_out (1 - a_out)`` |
+| softmax | cross-entropy | ``(a_out - onehot) / n`` |
+| logits | softmax + cross-entropy | ``(softmax(a_out) - onehot) / n`` |
+
+Which loss their backward really differentiates is then judged by the gradient check; a backward whose
+gradients are those of cross-entropy times a constant is named for it (``loss_words``).
+
+Lesson: the chapter's closing remark on softmax and cross-entropy; ``forward`` of ``NeuralNetMLP``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from scratch.activations import sigmoid
+from scratch.losses import softmax
+
+CLOSE = 1e-6   # relative: their activation recomputed in float64 matches far closer than this
+HIDDEN: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": sigmoid, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+OUTPUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {"sigmoid": sigmoid, "softmax": softmax, "logits": lambda z: z}
+LOSS_OF = {"sigmoid": "mse", "softmax": "cross_entropy", "logits": "cross_entropy"}
+BOOK = ("sigmoid", "sigmoid")
+
+
+@dataclass(frozen=True)
+class Network:
+    """The learner's hidden activation and output, and what the twin is built with to match them."""
+
+    activation: str = "sigmoid"   # every hidden layer's
+    output: str = "sigmoid"       # "sigmoid", "softmax" or "logits"
+
+    @property
+    def loss_name(self) -> str:
+        return LOSS_OF[self.output]
+
+    @property
+    def is_book(self) -> bool:
+        return (self.activation, self.output) == BOOK
+
+    def words(self) -> str:
+        """``"softmax outputs, sigmoid hidden units"``."""
+        out = "logits (no output activation)" if self.output == "logits" else f"{self.output} outputs"
+        return f"{out}, {self.activation} hidden units"
+
+    def loss_words(self) -> str:
+        return ("squared error summed over the classes" if self.loss_name == "mse" else
+                f"{'softmax + ' if self.output == 'logits' else ''}cross-entropy")
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
+    return a.shape == b.shape and bool(np.max(np.abs(a - b), initial=0.0) <= CLOSE * scale)
+
+
+def found_network(learner, X: np.ndarray) -> Network | None:
+    """The network their forward computes on ``X``, judged layer by layer from their own values; None when
+    some layer is none of these (the forward check then says what differs from the book's)."""
+    saved = learner.snapshot()
+    try:
+        outputs = learner.forward(X.copy())
+    finally:
+        learner.restore(saved)
+    state = {k: np.asarray(v, dtype=np.float64) for k, v in learner.state_dict().items()}
+    a_in = np.asarray(X, dtype=np.float64)
+    hidden: set[str] = set()
+    output = None
+    for layer, key in enumerate(learner.outputs):
+        z = a_in @ state[f"{2 * layer}.weight"].T + state[f"{2 * layer}.bias"]
+        mine = outputs[key]
+        if key == learner.outputs[-1]:
+            output = next((name for name, f in OUTPUT.items() if _close(mine, f(z))), None)
+        else:
+            fits = [name for name, f in HIDDEN.items() if _close(mine, f(z))]
+            if not fits:
+                return None
+            hidden.add(fits[0])
+        a_in = np.asarray(mine, dtype=np.float64)
+    if output is None or len(hidden) != 1:
+        return None
+    return Network(hidden.pop(), output)
+
+
+def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> float | None:
+    """The constant ``c`` with ``theirs == c * reference`` for every parameter (within rounding), or None."""
+    num = sum(float(np.vdot(theirs[k], reference[k])) for k in reference)
+    den = sum(float(np.vdot(reference[k], reference[k])) for k in reference)
+    if den == 0:
+        return None
+    c = num / den
+    fits = all(_close(theirs[k], c * reference[k]) for k in reference)
+    return c if fits and abs(c - 1) > CLOSE else None
+
+
+def scaled_loss_finding(network: Network, c: float) -> str:
+    """What a backward that is ``c`` times the gradient of the network's loss got wrong, in words."""
+    what = f"your backward is the gradient of {network.output.replace('logits', 'softmax')} + " \
+           f"{network.loss_words().replace('softmax + ', '')}, times {c:.6g}"
+    if network.loss_name == "cross_entropy" and abs(c - 2) < 1e-6:
+        return (f"{what}: the 2 of the squared error stayed when the output became a softmax; with cross-entropy "
+                f"the output's delta is (a_out - y_onehot) / n, without the 2")
+    return f"{what}: a constant factor in d_loss__d_a_out or in the division by n"

@@ -1,0 +1,80 @@
+"""What the learner built, found from their forward: the twin gets their hidden units and output, and a
+backward that is another loss's gradient times a constant is named for it (the softmax with the book's 2)."""
+
+from pathlib import Path
+
+import pytest
+
+from compare.learner import check_backprop
+from compare.learner.load import load_target
+
+LEARNERS = Path(__file__).resolve().parent / "learners"
+BOOK = (LEARNERS / "book_mlp.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def mnist5k():
+    from compare.data.load import load_dataset
+
+    return load_dataset("mnist-5k", seed=123)
+
+
+def check(path: Path, data, epochs: int = 0):
+    return check_backprop(load_target(str(path)).cls, data=data, epochs=epochs)
+
+
+def test_a_softmax_with_cross_entropy_passes_and_is_named_so(mnist5k):
+    report = check(LEARNERS / "softmax_cross_entropy.py", mnist5k, epochs=1)
+    assert report.passed, report.table()
+    assert report.network == "softmax outputs, sigmoid hidden units"
+    assert report.as_dict()["network"] == {"found": "softmax outputs, sigmoid hidden units", "activation": "sigmoid",
+                                           "loss": "cross_entropy", "note": ""}
+    assert "784 -> 50 -> 10, float64; softmax outputs, sigmoid hidden units, so the twin is built with them" in (
+        report.table())
+    assert report.training.history["scratch"][0]["loss"] == pytest.approx(report.training.history["torch"][0]["loss"])
+
+
+def test_the_books_2_left_in_a_softmax_backward_is_named(mnist5k):
+    report = check(LEARNERS / "softmax_stale_two.py", mnist5k)
+    gradients = next(s for s in report.stages if s.name == "gradients")
+    assert not report.passed and gradients.status == "FAIL"
+    assert gradients.summary == (
+        "your backward is the gradient of softmax + cross-entropy, times 2: the 2 of the squared error stayed when "
+        "the output became a softmax; with cross-entropy the output's delta is (a_out - y_onehot) / n, without the 2")
+    # the gallery's "the 2 from the derivative of the square" is about squared error, not this loss
+    assert [f.kind for f in report.findings] == ["first-difference", "loss-factor"], report.table()
+
+
+def test_tanh_hidden_units_and_logits_outputs_are_built_as_theirs(mnist5k, tmp_path):
+    report = check(LEARNERS / "tanh_hidden.py", mnist5k)
+    assert report.passed and report.network == "sigmoid outputs, tanh hidden units", report.table()
+    logits = (LEARNERS / "softmax_cross_entropy.py").read_text().replace(
+        "        a_out = softmax(z_out)\n", "        a_out = z_out\n").replace(
+        "delta_out = (a_out - y_onehot) / y.shape[0]", "delta_out = (softmax(a_out) - y_onehot) / y.shape[0]")
+    (tmp_path / "logits.py").write_text(logits)
+    report = check(tmp_path / "logits.py", mnist5k, epochs=1)
+    assert report.passed and report.network == "logits (no output activation), sigmoid hidden units", report.table()
+
+
+def test_relu_hidden_units_with_the_books_output_are_found(mnist5k, tmp_path):
+    relu = BOOK.replace("        a_h = sigmoid(z_h)\n", "        a_h = np.maximum(z_h, 0)\n").replace(
+        "d_a_h__d_z_h = a_h * (1. - a_h) # sigmoid derivative", "d_a_h__d_z_h = (a_h > 0) * 1.")
+    (tmp_path / "relu.py").write_text(relu)
+    report = check(tmp_path / "relu.py", mnist5k)
+    assert report.passed and report.network == "sigmoid outputs, relu hidden units", report.table()
+
+
+def test_the_books_own_network_is_not_announced(mnist5k):
+    report = check(LEARNERS / "book_mlp.py", mnist5k)
+    assert report.passed and report.network == "" and "twin is built" not in report.table()
+    assert (report.activation, report.loss) == ("sigmoid", "mse")
+
+
+def test_logits_under_the_books_backward_mean_a_missing_sigmoid_and_say_what_was_assumed(mnist5k):
+    report = check(LEARNERS / "no_output_sigmoid.py", mnist5k)
+    assert report.network == "" and (report.activation, report.loss) == ("sigmoid", "mse")
+    assert report.network_note == ("your a_out is logits (no output activation), but your backward is not the "
+                                   "gradient of softmax + cross-entropy: checked as the book's network, sigmoid "
+                                   "outputs and squared error")
+    forward = report.stages[0]
+    assert forward.status == "FAIL" and "is the output sigmoid missing?" in forward.summary, report.table()
