@@ -78,3 +78,21 @@ def test_logits_under_the_books_backward_mean_a_missing_sigmoid_and_say_what_was
                                    "outputs and squared error")
     forward = report.stages[0]
     assert forward.status == "FAIL" and "is the output sigmoid missing?" in forward.summary, report.table()
+
+
+def test_an_l2_penalty_in_the_gradients_is_recognised_with_its_lambda(mnist5k, tmp_path):
+    report = check(LEARNERS / "l2_penalty.py", mnist5k)
+    gradients = next(s for s in report.stages if s.name == "gradients")
+    assert not report.passed and gradients.status == "FAIL"
+    assert gradients.summary.startswith(
+        "your gradients include an L2 penalty: each weight's gradient carries an extra 0.0002 times the weight, the "
+        "biases' none; that is the gradient of λ‖W‖² with λ = 0.0001 (or of (λ/2)‖W‖² with λ = 0.0002)")
+    assert [f.kind for f in report.findings] == ["first-difference", "l2-penalty"], report.table()
+    # A penalty on the biases too is no L2 on the weights: not named as one.
+    biased = (LEARNERS / "l2_penalty.py").read_text().replace(
+        "        d_loss__d_w_h = d_loss__d_w_h + 2 * self.l2_lambda * self.weight_h\n",
+        "        d_loss__d_w_h = d_loss__d_w_h + 2 * self.l2_lambda * self.weight_h\n"
+        "        d_loss__db_out = d_loss__db_out + 2 * self.l2_lambda * self.bias_out\n")
+    (tmp_path / "biased.py").write_text(biased)
+    report = check(tmp_path / "biased.py", mnist5k)
+    assert not report.passed and "l2-penalty" not in [f.kind for f in report.findings], report.table()

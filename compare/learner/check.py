@@ -216,7 +216,7 @@ def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.nd
         other = other_size(make(), X2, y2) if constant is None and report.gradient_check.passed else None
         report.findings += [f for f in (constant, other) if f is not None] + findings
         bad = [r.shown for r in report.gradient_check.rows if not r.passed]
-        named = next((f for f in findings if f.kind == "loss-factor"), None)   # the loss it is, times what
+        named = next((f for f in findings if f.kind in ("loss-factor", "l2-penalty")), None)   # what it is
         report.stage("gradients", "FAIL" if bad or constant or other else "ok",
                      constant.message if constant else named.message if named else f"wrong: {', '.join(bad)}"
                      if bad else other.message if other

@@ -24,7 +24,7 @@ from ..gradcheck.check import GradientReport, autograd_gradients, check_gradient
 from ..gradcheck.diagnosis import Finding
 from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .mistakes import backward_findings, book_forward_finding
-from .network import Network, factor_of, scaled_loss_finding
+from .network import Network, factor_of, l2_coefficient, l2_finding, scaled_loss_finding
 
 
 def what(key: str) -> str:
@@ -140,10 +140,17 @@ def check_gradient_opinions(learner, X: np.ndarray, y: np.ndarray, seed: int) ->
         return report, []
     manual = learner.gradients(X, y)
     ours = backward_findings(learner, X, y, manual)
+    if learner.kind != "book":
+        return report, ours + list(report.diagnosis)
+    auto = autograd_gradients(learner, X, y)[1]
+    k = l2_coefficient(manual, auto, learner.state_dict())
+    if k is not None:   # the rest of their backward is right: the penalty is all that differs
+        return report, [Finding("l2-penalty", l2_finding(k), [learner.param_names[n] for n in auto
+                                                              if n.endswith("weight")])]
     # Cross-entropy's gradient times a constant: named for it. (For the book's squared error the gallery's
     # factors say more: the 2 of the square, the classes, the batch size.)
-    if learner.kind == "book" and learner.loss_name != "mse":
-        c = factor_of(manual, autograd_gradients(learner, X, y)[1])
+    if learner.loss_name != "mse":
+        c = factor_of(manual, auto)
         if c is not None:
             ours.insert(0, Finding("loss-factor", scaled_loss_finding(Network(learner.activation, learner.output), c),
                                    list(learner.param_names.values())))

@@ -113,3 +113,26 @@ def scaled_loss_finding(network: Network, c: float) -> str:
         return (f"{what}: the 2 of the squared error stayed when the output became a softmax; with cross-entropy "
                 f"the output's delta is (a_out - y_onehot) / n, without the 2")
     return f"{what}: a constant factor in d_loss__d_a_out or in the division by n"
+
+
+def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray],
+                   weights: dict[str, np.ndarray]) -> float | None:
+    """``k`` > 0 with ``theirs == reference + k * W`` for every weight and ``theirs == reference`` for every
+    bias (within rounding): the gradient of an L2 penalty on the weights; None otherwise. All three by
+    state-dict key, in the twin's layout."""
+    keys = [k for k in reference if k.endswith("weight")]
+    if not keys or not all(_close(theirs[k], reference[k]) for k in reference if not k.endswith("weight")):
+        return None
+    num = sum(float(np.vdot(theirs[k] - reference[k], weights[k])) for k in keys)
+    den = sum(float(np.vdot(weights[k], weights[k])) for k in keys)
+    if den == 0 or num <= 0:
+        return None
+    k_ = num / den
+    return k_ if all(_close(theirs[k], reference[k] + k_ * weights[k]) for k in keys) else None
+
+
+def l2_finding(k: float) -> str:
+    """A backward whose weights' gradients carry ``k * W``, in words, with both ways it may have been written."""
+    return (f"your gradients include an L2 penalty: each weight's gradient carries an extra {k:.3g} times the "
+            f"weight, the biases' none; that is the gradient of λ‖W‖² with λ = {k / 2:.3g} (or of (λ/2)‖W‖² with "
+            f"λ = {k:.3g}). The twin's loss has no penalty: set yours to 0 to check the rest of your backward")
