@@ -73,9 +73,8 @@ def test_the_books_own_network_is_not_announced(mnist5k):
 def test_logits_under_the_books_backward_mean_a_missing_sigmoid_and_say_what_was_assumed(mnist5k):
     report = check(LEARNERS / "no_output_sigmoid.py", mnist5k)
     assert report.network == "" and (report.activation, report.loss) == ("sigmoid", "mse")
-    assert report.network_note == ("your a_out is logits (no output activation), but your backward is not the "
-                                   "gradient of softmax + cross-entropy: checked as the book's network, sigmoid "
-                                   "outputs and squared error")
+    assert report.network_note == ("your a_out has no output activation (logits), but your backward is the book's "
+                                   "sigmoid + squared-error one: checked with sigmoid outputs and squared error")
     forward = report.stages[0]
     assert forward.status == "FAIL" and "is the output sigmoid missing?" in forward.summary, report.table()
 
@@ -96,3 +95,51 @@ def test_an_l2_penalty_in_the_gradients_is_recognised_with_its_lambda(mnist5k, t
     (tmp_path / "biased.py").write_text(biased)
     report = check(tmp_path / "biased.py", mnist5k)
     assert not report.passed and "l2-penalty" not in [f.kind for f in report.findings], report.table()
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy.py", "tanh_hidden.py"])
+def test_their_network_is_found_in_float32_too(mnist5k, name):
+    report = check_backprop(load_target(str(LEARNERS / name)).cls, data=mnist5k, epochs=0, dtype="float32")
+    assert report.passed and report.network, report.table()
+
+
+def test_a_softmax_backward_with_another_bug_is_blamed_in_backward_not_in_forward(mnist5k, tmp_path):
+    no_derivative = (LEARNERS / "softmax_cross_entropy.py").read_text().replace(
+        "d_loss__d_w_h = np.dot((d_loss__a_h * d_a_h__d_z_h).T, d_z_h__d_w_h)",
+        "d_loss__d_w_h = np.dot(d_loss__a_h.T, d_z_h__d_w_h)")
+    (tmp_path / "no_derivative.py").write_text(no_derivative)
+    report = check(tmp_path / "no_derivative.py", mnist5k)
+    assert report.network == "softmax outputs, sigmoid hidden units" and report.stages[0].status == "ok"
+    assert {r.shown: r.passed for r in report.gradient_check.rows}["weight_h"] is False, report.table()
+
+
+def test_a_zero_or_a_flipped_gradient_is_no_factor_of_the_loss(mnist5k, tmp_path):
+    source = (LEARNERS / "softmax_cross_entropy.py").read_text()
+    for name, delta in (("zero.py", "0. * (a_out - y_onehot)"), ("flipped.py", "(y_onehot - a_out)")):
+        (tmp_path / name).write_text(source.replace("(a_out - y_onehot) / y.shape[0]", f"{delta} / y.shape[0]"))
+        report = check(tmp_path / name, mnist5k)
+        assert not report.passed and "loss-factor" not in [f.kind for f in report.findings], report.table()
+
+
+def test_a_missing_output_bias_is_blamed_on_the_output_layer_not_on_right_hidden_units(mnist5k, tmp_path):
+    source = (LEARNERS / "tanh_hidden.py").read_text()
+    no_bias = source.replace("z_out = np.dot(a_h, self.weight_out.T) + self.bias_out", "z_out = np.dot(a_h, self.weight_out.T)")
+    assert no_bias != source
+    (tmp_path / "no_bias.py").write_text(no_bias)
+    report = check(tmp_path / "no_bias.py", mnist5k)
+    forward = report.stages[0]
+    assert forward.status == "FAIL" and "bias_out" in forward.summary and "tanh" not in forward.summary, report.table()
+
+
+def test_a_contract_class_reports_its_own_network():
+    import scratch
+
+    class Net(scratch.MLP):
+        pass
+
+    def make(sizes, seed=123, dtype="float64"):
+        return Net(sizes, "tanh", "cross_entropy", seed=seed, dtype=dtype)
+
+    report = check_backprop(make([784, 20, 10]), epochs=0)
+    gradients = next(s for s in report.stages if s.name == "gradients")
+    assert gradients.status == "ok" and (report.activation, report.loss) == ("tanh", "cross_entropy"), report.table()

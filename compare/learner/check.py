@@ -18,7 +18,6 @@ import numpy as np
 
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..errors import UserError
-from ..gradcheck.check import autograd_gradients
 from ..gradcheck.diagnosis import Finding
 from ..twins.threads import same_threads
 from ..worker.client import isolation
@@ -29,7 +28,7 @@ from .book import BookLearner
 from .borrowed import fail_borrowed
 from .contract import check_forward, check_gradient_opinions, check_intermediates
 from .handles import class_name_of, is_remote
-from .network import factor_of, found_network
+from .network import book_delta_fits, found_network
 from .purity import check_purity
 from .result import CheckReport
 from .returns import BadReturn
@@ -102,22 +101,23 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
         return report
     first = subj.make()
     report.kind, report.storage, report.sizes = first.kind, first.storage, first.sizes
+    report.activation, report.loss = first.activation, first.loss_name
     data = _dataset(data, seed, dtype)
     if epochs and not 1 <= batch_size <= len(data.y_train):  # refused before any check runs, not after them
         raise UserError(f"batch size must be between 1 and the training-set size {len(data.y_train)}, got {batch_size}")
     batches = [check_batch(data, seed, size) for size in check_sizes(batch_size)]
-    if isinstance(first, BookLearner):   # the twin is built as the network they built, found from their forward
-        network = _their_network(first, subj, batches[0], seed, report)
-        if network is not None and not network.is_book:
-            subj = dataclasses.replace(subj, make=_built_as(subj.make, network))
-            report.network = network.words()
-        if network is not None:
-            report.activation, report.loss = network.activation, network.loss_name
     report.batch = " and ".join(f"{len(y)} mnist-5k training digits, {describe_batch(label_counts(y, data.num_classes))}"
                                 for _, y in batches) + f" (seed {seed}; biases set non-zero so every term shows)"
     # One thread each: the arrays are small, and the sides alternate step by step, where pools that
     # spin after their work would slow the other side down.
     with same_threads(1):
+        if isinstance(first, BookLearner):   # the twin is built as the network they built, found from their forward
+            network = _their_network(first, subj, batches[0], seed, report)
+            if network is not None and not network.is_book:
+                subj = dataclasses.replace(subj, make=_built_as(subj.make, network))
+                report.network = network.words()
+            if network is not None:
+                report.activation, report.loss = network.activation, network.loss_name
         _run_checks(report, subj, batches, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
     fail_borrowed(report, file, allow_imports, first.obj.description if is_remote(first.obj) else None)
     return report
@@ -142,25 +142,24 @@ def _check_isolated(obj, file: str | None, kwargs: dict) -> CheckReport:
 def _their_network(first, subj, batch: tuple[np.ndarray, np.ndarray], seed: int, report: CheckReport):
     """The network their forward computes, or None (the book's, and the forward check says what differs).
 
-    An output that is not the book's sigmoid is kept only when their backward is its loss's gradient (or a
-    constant times it): an output left as logits under the book's sigmoid backward means a sigmoid was
-    meant, and the forward check says it is missing.
+    An output left as logits whose backward is the book's sigmoid + squared-error one (read from their
+    output bias's gradient) means a sigmoid was meant: the book's output is assumed, and the forward check
+    says the sigmoid is missing.
     """
     X, y = batch
     try:
         network = found_network(with_nonzero_biases(first, seed), X)
-        if network is None or network.output == "sigmoid":
+        if network is None or network.output != "logits":
             return network
-        learner = with_nonzero_biases(subj.make().use(network), seed)
-        manual, auto = learner.gradients(X, y), autograd_gradients(learner, X, y)[1]
+        learner = with_nonzero_biases(subj.make(), seed)
+        a_out, d_bias_out = learner.forward(X)["a_out"], learner.gradients(X, y)[learner.order[1]]
     except (LearnerRaised, BadReturn):   # the checks say so, in their words
         return None
-    if factor_of(manual, auto) is None and not all(np.allclose(manual[k], auto[k], rtol=1e-6, atol=0) for k in auto):
-        report.network_note = (f"your a_out is {network.words().split(',')[0]}, but your backward is not the gradient "
-                               f"of {network.loss_words()}: checked as the book's network, sigmoid outputs and "
-                               f"squared error")
-        return dataclasses.replace(network, output="sigmoid")
-    return network
+    if not book_delta_fits(a_out, y, d_bias_out, learner.dtype):
+        return network
+    report.network_note = ("your a_out has no output activation (logits), but your backward is the book's "
+                           "sigmoid + squared-error one: checked with sigmoid outputs and squared error")
+    return dataclasses.replace(network, output="sigmoid")
 
 
 def _built_as(make, network):

@@ -27,7 +27,9 @@ import numpy as np
 from scratch.activations import sigmoid
 from scratch.losses import softmax
 
-CLOSE = 1e-6   # relative: their activation recomputed in float64 matches far closer than this
+# Relative to the largest value: their activation recomputed in float64 matches far closer than this, in the
+# check's dtype (float32 rounding reaches a few 1e-6).
+CLOSE = {"float64": 1e-6, "float32": 1e-4}
 HIDDEN: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": sigmoid, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
 OUTPUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {"sigmoid": sigmoid, "softmax": softmax, "logits": lambda z: z}
@@ -60,15 +62,16 @@ class Network:
                 f"{'softmax + ' if self.output == 'logits' else ''}cross-entropy")
 
 
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
+def _close(a: np.ndarray, b: np.ndarray, dtype) -> bool:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
-    return a.shape == b.shape and bool(np.max(np.abs(a - b), initial=0.0) <= CLOSE * scale)
+    return a.shape == b.shape and bool(np.max(np.abs(a - b), initial=0.0) <= CLOSE[np.dtype(dtype).name] * scale)
 
 
 def found_network(learner, X: np.ndarray) -> Network | None:
-    """The network their forward computes on ``X``, judged layer by layer from their own values; None when
-    some layer is none of these (the forward check then says what differs from the book's)."""
+    """The network their forward computes on ``X``, judged layer by layer from their own values. None when a
+    hidden layer is none of these; when only the output is, its hidden units with the book's sigmoid output
+    (the forward check then says what differs in the output layer, not in the layers that are right)."""
     saved = learner.snapshot()
     try:
         outputs = learner.forward(X.copy())
@@ -82,27 +85,38 @@ def found_network(learner, X: np.ndarray) -> Network | None:
         z = a_in @ state[f"{2 * layer}.weight"].T + state[f"{2 * layer}.bias"]
         mine = outputs[key]
         if key == learner.outputs[-1]:
-            output = next((name for name, f in OUTPUT.items() if _close(mine, f(z))), None)
+            output = next((name for name, f in OUTPUT.items() if _close(mine, f(z), learner.dtype)), None)
         else:
-            fits = [name for name, f in HIDDEN.items() if _close(mine, f(z))]
+            fits = [name for name, f in HIDDEN.items() if _close(mine, f(z), learner.dtype)]
             if not fits:
                 return None
             hidden.add(fits[0])
         a_in = np.asarray(mine, dtype=np.float64)
-    if output is None or len(hidden) != 1:
+    if len(hidden) != 1:
         return None
-    return Network(hidden.pop(), output)
+    return Network(hidden.pop(), output or "sigmoid")
 
 
-def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> float | None:
-    """The constant ``c`` with ``theirs == c * reference`` for every parameter (within rounding), or None."""
+def book_delta_fits(a_out: np.ndarray, y: np.ndarray, d_bias_out: np.ndarray, dtype) -> bool:
+    """Whether their output bias's gradient is the book's sigmoid + squared-error one, computed from their
+    own ``a_out``: ``sum(2 (a_out - onehot) / n * a_out (1 - a_out))``. So logits under the book's backward
+    read as a sigmoid left out of forward, not as a cross-entropy network."""
+    a = np.asarray(a_out, dtype=np.float64)
+    onehot = np.eye(a.shape[1])[np.asarray(y)]
+    book = (2.0 * (a - onehot) / a.shape[0] * a * (1.0 - a)).sum(axis=0)
+    return _close(d_bias_out, book, dtype)
+
+
+def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray], dtype) -> float | None:
+    """The constant ``c`` > 0 with ``theirs == c * reference`` for every parameter (within rounding), or None
+    (also for c = 1: that is no factor; a zero or a flipped sign is left to the gradient check's words)."""
     num = sum(float(np.vdot(theirs[k], reference[k])) for k in reference)
     den = sum(float(np.vdot(reference[k], reference[k])) for k in reference)
-    if den == 0:
+    if den == 0 or num <= 0:
         return None
     c = num / den
-    fits = all(_close(theirs[k], c * reference[k]) for k in reference)
-    return c if fits and abs(c - 1) > CLOSE else None
+    fits = all(_close(theirs[k], c * reference[k], dtype) for k in reference)
+    return c if fits and abs(c - 1) > CLOSE[np.dtype(dtype).name] else None
 
 
 def scaled_loss_finding(network: Network, c: float) -> str:
@@ -116,19 +130,19 @@ def scaled_loss_finding(network: Network, c: float) -> str:
 
 
 def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray],
-                   weights: dict[str, np.ndarray]) -> float | None:
+                   weights: dict[str, np.ndarray], dtype) -> float | None:
     """``k`` > 0 with ``theirs == reference + k * W`` for every weight and ``theirs == reference`` for every
     bias (within rounding): the gradient of an L2 penalty on the weights; None otherwise. All three by
     state-dict key, in the twin's layout."""
     keys = [k for k in reference if k.endswith("weight")]
-    if not keys or not all(_close(theirs[k], reference[k]) for k in reference if not k.endswith("weight")):
+    if not keys or not all(_close(theirs[k], reference[k], dtype) for k in reference if not k.endswith("weight")):
         return None
     num = sum(float(np.vdot(theirs[k] - reference[k], weights[k])) for k in keys)
     den = sum(float(np.vdot(weights[k], weights[k])) for k in keys)
     if den == 0 or num <= 0:
         return None
     k_ = num / den
-    return k_ if all(_close(theirs[k], reference[k] + k_ * weights[k]) for k in keys) else None
+    return k_ if all(_close(theirs[k], reference[k] + k_ * weights[k], dtype) for k in keys) else None
 
 
 def l2_finding(k: float) -> str:

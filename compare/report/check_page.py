@@ -50,10 +50,11 @@ def _intro(report: CheckReport) -> list:
 
 
 def _what(report: CheckReport, settings: dict) -> list:
+    loss = ("sigmoid outputs, squared error summed over classes" if report.loss == "mse" else
+            "softmax + cross-entropy on the last layer's outputs")
     blocks = [f"Class `{report.class_name}` from `{report.file or '?'}`: {report.layout_note}. "
-              f"Network {' → '.join(map(str, report.sizes))}, sigmoid units, squared error summed over classes, "
+              f"Network {' → '.join(map(str, report.sizes))}, {report.activation} hidden units, {loss}, "
               f"**{report.dtype}**. Checked on {report.batch or 'no batch'}.",
-              "Loading the file ran its code, as pytest does when it collects a test file.",
               Table(["setting", "value"], [[k, f"`{v}`"] for k, v in settings.items()], align="ll")]
     return blocks
 
@@ -113,8 +114,8 @@ def _code(report: CheckReport, cls: Any) -> list:
             Columns([(f"yours: {cls.__name__}.forward", [forward]),
                      ("torch: the layers do the forward pass", [quote(torch_impl.build_model)])]),
             Columns([(f"yours: {cls.__name__}.backward", [backward]),
-                     ("torch: autograd does the backward pass", [quote(torch_impl.train_step),
-                                                                 quote(torch_impl.squared_error_loss)])])]
+                     ("torch: autograd does the backward pass", [quote(torch_impl.train_step), quote(
+                         torch_impl.squared_error_loss if report.loss == "mse" else torch_impl.loss_function)])])]
 
 
 def build_check_page(report: CheckReport, settings: dict, run_metrics: dict | None, figures: set[str],
