@@ -28,7 +28,7 @@ def test_a_softmax_with_cross_entropy_passes_and_is_named_so(mnist5k):
     assert report.passed, report.table()
     assert report.network == "softmax outputs, sigmoid hidden units"
     assert report.as_dict()["network"] == {"found": "softmax outputs, sigmoid hidden units", "activation": "sigmoid",
-                                           "loss": "cross_entropy", "note": ""}
+                                           "loss": "cross_entropy", "note": "", "l2": 0.0}
     assert "784 -> 50 -> 10, float64; softmax outputs, sigmoid hidden units, so the twin is built with them" in (
         report.table())
     assert report.training.history["scratch"][0]["loss"] == pytest.approx(report.training.history["torch"][0]["loss"])
@@ -143,3 +143,26 @@ def test_a_contract_class_reports_its_own_network():
     report = check_backprop(make([784, 20, 10]), epochs=0)
     gradients = next(s for s in report.stages if s.name == "gradients")
     assert gradients.status == "ok" and (report.activation, report.loss) == ("tanh", "cross_entropy"), report.table()
+
+
+def test_l2_adds_the_penalty_to_the_twin_so_a_regularised_class_passes_as_written(mnist5k, tmp_path):
+    report = check_backprop(load_target(str(LEARNERS / "l2_penalty.py")).cls, data=mnist5k, epochs=1, l2=1e-4)
+    assert report.passed and report.l2 == 1e-4, report.table()
+    assert "the twin's loss adds λ‖W‖² on the weights, λ = 0.0001 (--l2)" in report.table()
+    # A penalty written as (λ/2)‖W‖², gradient λW: named with the --l2 that matches it.
+    half = (LEARNERS / "l2_penalty.py").read_text().replace("+ 2 * self.l2_lambda *", "+ self.l2_lambda *")
+    (tmp_path / "half.py").write_text(half)
+    report = check(tmp_path / "half.py", mnist5k)
+    gradients = next(s for s in report.stages if s.name == "gradients")
+    assert "that is the gradient of λ‖W‖² with λ = 5e-05 (or of (λ/2)‖W‖² with λ = 0.0001)" in gradients.summary
+    assert "pass --l2 5e-05 to check it as written" in gradients.summary
+    report = check_backprop(load_target(str(tmp_path / "half.py")).cls, data=mnist5k, epochs=0, l2=5e-5)
+    assert report.passed, report.table()
+
+
+def test_a_bad_l2_is_one_line_and_exit_2(capsys):
+    from compare.cli.app import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["check", str(LEARNERS / "l2_penalty.py"), "--l2", "-1"])
+    assert e.value.code == 2 and "expected an L2 penalty λ >= 0, like 1e-4, got '-1'" in capsys.readouterr().err

@@ -58,6 +58,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="your constructor's random_seed, the checked batch, the split and the batch order")
     p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float64",
                    help="float32 casts the inputs and your weights and uses float32 tolerances")
+    p.add_argument("--l2", type=penalty, default=0.0, metavar="LAMBDA",
+                   help="add LAMBDA * ||W||^2 over the weights (not the biases) to the twin's loss, to check a "
+                        "class whose backward adds the gradient of that penalty, 2 * LAMBDA * W")
     p.add_argument("--out", type=Path, default=argparse.SUPPRESS,
                    help="output folder for report.html, report.md, check.json; for a folder of files, summary.csv, "
                         "summary.html and a subfolder per file (default: runs/check-YYYYmmdd-HHMMSS)")
@@ -76,6 +79,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
     folder.add_argument("--jobs", type=positive_int, default=argparse.SUPPRESS,
                         help="for a folder: files checked at once (default: the number of cores)")
     return p
+
+
+def penalty(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected an L2 penalty λ >= 0, like 1e-4, got {text!r}")
+    return value
 
 
 def seconds(text: str) -> float:
@@ -157,7 +170,7 @@ def _check(args, load, done) -> int:
         data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
         report = check_backprop(target.cls, file=target.file, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, dtype=args.dtype, data=data,
-                                allow_imports=tuple(getattr(args, "allow_import", ())))
+                                allow_imports=tuple(getattr(args, "allow_import", ())), l2=args.l2)
         report.not_run = target.not_run
         done()
     except WorkerDied as e:
@@ -213,7 +226,7 @@ def check_folder(args) -> int:
         rows = run_folder(files, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                           dtype=args.dtype, allow_imports=tuple(getattr(args, "allow_import", ())),
                           timeout=args.timeout, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
-                          run_file=args.run_file,
+                          run_file=args.run_file, l2=args.l2,
                           memory_gib=args.memory_limit,
                           on_row=lambda r: print(f"  {r.file}: {r.verdict} ({r.seconds:.1f} s)", flush=True))
     except FolderInterrupted as e:   # the summary of what finished is still written

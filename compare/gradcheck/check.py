@@ -189,6 +189,9 @@ def autograd_gradients(model, X: np.ndarray, y: np.ndarray, torch_loss: str | No
     scratch_to_torch(model, net)
     loss = loss_function(torch_loss or model.loss_name)(net(torch.from_numpy(np.asarray(X, dtype=dtype))),
                                                         torch.from_numpy(np.asarray(y, dtype=np.int64)))
+    l2 = getattr(model, "l2", 0.0)   # --l2: the penalty on the weights a learner's loss carries
+    if l2:
+        loss = loss + l2 * sum((p * p).sum() for k, p in net.named_parameters() if k.endswith("weight"))
     loss.backward()
     return loss.item(), {k: p.grad.numpy() for k, p in net.named_parameters() if p.grad is not None}
 

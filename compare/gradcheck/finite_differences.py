@@ -30,14 +30,34 @@ DIRECTIONS = 2        # random unit directions per parameter
 PROBES = 3            # coordinates probed per parameter where manual and autograd differ most
 
 
-def reference_model(model) -> scratch.MLP:
-    """A float64 ``scratch.MLP`` with ``model``'s spec and (upcast) weights: the reference for L."""
-    ref = scratch.MLP(model.sizes, model.activation, model.loss_name, dtype=np.float64)
+class PenalisedMLP(scratch.MLP):
+    """``scratch.MLP`` whose L adds ``l2`` times the weights' squared norm (not the biases'): the reference
+    for a check run with ``--l2`` (``l2 = 0``: the plain network)."""
+
+    def __init__(self, *args, l2: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.l2 = l2
+
+    def penalty(self) -> float:
+        return self.l2 * sum(float(np.sum(w * w)) for k, w in self.state_dict().items() if k.endswith("weight"))
+
+    def loss(self, X, y) -> float:
+        return super().loss(X, y) + self.penalty()
+
+    def gradients(self, X, y) -> dict[str, np.ndarray]:
+        grads = super().gradients(X, y)
+        return {k: g + 2 * self.l2 * self.state_dict()[k] if k.endswith("weight") and self.l2 else g
+                for k, g in grads.items()}
+
+
+def reference_model(model) -> PenalisedMLP:
+    """A float64 ``scratch.MLP`` with ``model``'s spec, (upcast) weights and L2 penalty: the reference for L."""
+    ref = PenalisedMLP(model.sizes, model.activation, model.loss_name, dtype=np.float64, l2=getattr(model, "l2", 0.0))
     ref.load_state_dict({k: np.asarray(v, dtype=np.float64) for k, v in model.state_dict().items()})
     return ref
 
 
-def loss_slope(ref: scratch.MLP, X, y, move: Callable[[float], None]) -> float | None:
+def loss_slope(ref: PenalisedMLP, X, y, move: Callable[[float], None]) -> float | None:
     """dL/dt of L(w(t)) at t = 0, by the fourth-order central difference (four forward passes).
 
     ``move(t)`` sets the parameters to w(t); w(0) is restored at the end. Returns None when a ReLU
@@ -51,7 +71,7 @@ def loss_slope(ref: scratch.MLP, X, y, move: Callable[[float], None]) -> float |
     for t in steps:
         move(t)
         out, activations = ref.forward_with_cache(X)
-        values.append(losses.VALUES[ref.loss_name](out, y))
+        values.append(losses.VALUES[ref.loss_name](out, y) + ref.penalty())
         if ref.activation == "relu":
             patterns.add(b"".join(np.packbits(a > 0).tobytes() for a in activations[1:]))
     move(0.0)
@@ -62,7 +82,7 @@ def loss_slope(ref: scratch.MLP, X, y, move: Callable[[float], None]) -> float |
     return (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * h)
 
 
-def coordinate_slope(ref: scratch.MLP, X, y, name: str, index: tuple[int, ...]) -> float | None:
+def coordinate_slope(ref: PenalisedMLP, X, y, name: str, index: tuple[int, ...]) -> float | None:
     """dL/d param[index] by ``loss_slope``; None at a ReLU kink."""
     param = ref.state_dict()[name]
     old = param[index]
@@ -96,7 +116,7 @@ def verdict(worst: float, reference: float, scale: float, rtol: float, loss0: fl
     return rel, tol, bool(worst <= allowed)
 
 
-def finite_difference_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
+def finite_difference_check(ref: PenalisedMLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
                             coords: list[tuple[int, ...]], loss0: float
                             ) -> tuple[float | None, float | None, float | None, int, bool | None]:
     """Difference quotients of the reference loss at ``coords`` against ``grad``.
@@ -116,7 +136,7 @@ def finite_difference_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray,
     return (worst if checked else None), rel, tol, checked, passed
 
 
-def directional_check(ref: scratch.MLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
+def directional_check(ref: PenalisedMLP, X, y, name: str, grad: np.ndarray, scale: float, rtol: float,
                       rng: np.random.Generator, loss0: float
                       ) -> tuple[float | None, float | None, int, bool | None]:
     """``grad . u`` against the derivative of L along random unit directions u of one parameter.
@@ -182,7 +202,7 @@ class Probe:
                 "sides_with": self.sides_with}
 
 
-def probe_disagreements(ref: scratch.MLP, X, y, manual: dict, autograd: dict, names: list[str],
+def probe_disagreements(ref: PenalisedMLP, X, y, manual: dict, autograd: dict, names: list[str],
                         scales: dict[str, float], rtol: float, loss0: float) -> list[Probe]:
     """Finite differences at the ``PROBES`` coordinates of each parameter in ``names`` where
     ``|manual - autograd|`` is largest (manual and autograd of the same shape, ``scales`` as in

@@ -51,7 +51,7 @@ class FolderInterrupted(KeyboardInterrupt):
 
 def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, lr: float, seed: int, dtype: str,
                  timeout: float = 120, jobs: int = 1, memory_gib: float = 4, allow_imports: tuple[str, ...] = (),
-                 run_file: bool = False, on_row=None) -> list[Row]:
+                 run_file: bool = False, l2: float = 0.0, on_row=None) -> list[Row]:
     """Check each file in a worker of its own; the rows come back in the order of ``files``.
 
     ``on_row(row)`` is called as each file finishes (for progress lines). Ctrl-C ends every worker at once
@@ -60,7 +60,7 @@ def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, 
     """
     data = load_dataset("mnist-5k", seed=seed, dtype=np.dtype(dtype))
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype, data=data,
-                    allow_imports=allow_imports)
+                    allow_imports=allow_imports, l2=l2)
     jobs, running = max(1, jobs), _Running(timeout, memory_gib, run_file)
     with _drawing(jobs if len(files) > 1 else 0) as draw, ThreadPoolExecutor(max_workers=jobs) as pool:
         def one(file: Path, name: str) -> Row | None:

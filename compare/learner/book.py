@@ -103,6 +103,7 @@ class BookLearner:
     activation = "sigmoid"   # the book's network until ``use`` says what theirs is (``network.found_network``)
     loss_name = "mse"
     output = "sigmoid"
+    l2 = 0.0                 # --l2: λ of the λ‖W‖² the twin's loss adds, to match a penalty in their backward
 
     def __init__(self, obj, file: str | None, dtype, layout: dict[str, str], sizes: tuple[int, ...],
                  params: dict[str, str] = PARAMS):
@@ -197,8 +198,10 @@ class BookLearner:
             self.restore(saved)
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float:
-        """L from their ``a_out``: squared error summed over classes, or cross-entropy; mean over examples."""
-        return self._loss(self.forward(X)["a_out"], y)
+        """L from their ``a_out``: squared error summed over classes, or cross-entropy; mean over examples;
+        plus ``l2`` times the weights' squared norm."""
+        weights = [w for k, w in self.state_dict().items() if k.endswith("weight")] if self.l2 else []
+        return self._loss(self.forward(X)["a_out"], y) + self.l2 * sum(float(np.sum(w * w)) for w in weights)
 
     def _loss(self, a_out: np.ndarray, y: np.ndarray) -> float:
         if self.loss_name == "mse":

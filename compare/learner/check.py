@@ -61,8 +61,8 @@ def _dataset(data: Dataset | None, seed: int, dtype: np.dtype) -> Dataset:
 
 def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0.1, seed: int = 123,
                    dtype="float64", data: Dataset | None = None, file: str | None = None,
-                   isolate: bool = False, timeout: float = 120.0, allow_imports: tuple[str, ...] = ()
-                   ) -> CheckReport:
+                   isolate: bool = False, timeout: float = 120.0, allow_imports: tuple[str, ...] = (),
+                   l2: float = 0.0) -> CheckReport:
     """Check a learner's class (or instance) against its PyTorch twin; returns the ``CheckReport``.
 
     ``obj``: the book's ``NeuralNetMLP`` shape or the ``scratch.MLP`` contract; a class is built as
@@ -70,6 +70,8 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     training afterwards (0 skips it). ``data``: the mnist-5k ``Dataset`` to use (loaded when not given).
     Raises ``CannotCheck`` (a ``ValueError``) when the class cannot be loaded, built or adapted.
 
+    ``l2``: λ of an L2 penalty λ‖W‖² on the weights (not the biases) that the twin's loss adds, to check a
+    class whose backward adds its gradient 2λW (training uses ``weight_decay`` = 2λ on the weights).
     ``allow_imports``: modules a backward may use (``"torch"``); by default a backward that is not NumPy code
     of the learner's own fails (``compare.learner.borrowed``). ``isolate``: load the class's source file in a
     worker process (``compare.worker``) and check it there, as ``mlp-compare check`` does, within ``timeout``
@@ -79,11 +81,13 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     dtype = np.dtype(dtype)
     if isolate and not is_remote(obj):
         return _check_isolated(obj, file, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype,
-                                               data=data, timeout=timeout, allow_imports=allow_imports))
+                                               data=data, timeout=timeout, allow_imports=allow_imports, l2=l2))
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0 (0 skips training), got {epochs}")
+    if not l2 >= 0:
+        raise ValueError(f"l2 must be >= 0 (0: no penalty), got {l2}")
     file = file or _source_file(obj)
     name = obj.__name__ if inspect.isclass(obj) or is_remote(obj) else class_name_of(obj)
     report = CheckReport(name, shown(file) if file else None, dtype=dtype.name, seed=seed)
@@ -99,6 +103,9 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
         report.stage("forward", "FAIL", f"the class could not be built: {e}")
         report.skip_rest("not reached: the class could not be built")
         return report
+    if l2:
+        subj = dataclasses.replace(subj, make=_penalised(subj.make, l2))
+        report.l2 = l2
     first = subj.make()
     report.kind, report.storage, report.sizes = first.kind, first.storage, first.sizes
     report.activation, report.loss = first.activation, first.loss_name
@@ -160,6 +167,15 @@ def _their_network(first, subj, batch: tuple[np.ndarray, np.ndarray], seed: int,
     report.network_note = ("your a_out has no output activation (logits), but your backward is the book's "
                            "sigmoid + squared-error one: checked with sigmoid outputs and squared error")
     return dataclasses.replace(network, output="sigmoid")
+
+
+def _penalised(make, l2: float):
+    """``make`` whose learners carry ``l2``: the twin's loss adds l2 ‖W‖² for them."""
+    def penalised():
+        learner = make()
+        learner.l2 = l2
+        return learner
+    return penalised
 
 
 def _built_as(make, network):

@@ -145,7 +145,7 @@ def check_gradient_opinions(learner, X: np.ndarray, y: np.ndarray, seed: int) ->
     auto = autograd_gradients(learner, X, y)[1]
     k = l2_coefficient(manual, auto, learner.state_dict(), learner.dtype)
     if k is not None:   # the rest of their backward is right: the penalty is all that differs
-        return report, [Finding("l2-penalty", l2_finding(k), [learner.param_names[n] for n in auto
+        return report, [Finding("l2-penalty", l2_finding(k, learner.l2), [learner.param_names[n] for n in auto
                                                               if n.endswith("weight")])]
     # Cross-entropy's gradient times a constant: named for it. (For the book's squared error the gallery's
     # factors say more: the 2 of the square, the classes, the batch size.)

@@ -145,8 +145,12 @@ def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarra
     return k_ if all(_close(theirs[k], reference[k] + k_ * weights[k], dtype) for k in keys) else None
 
 
-def l2_finding(k: float) -> str:
-    """A backward whose weights' gradients carry ``k * W``, in words, with both ways it may have been written."""
-    return (f"your gradients include an L2 penalty: each weight's gradient carries an extra {k:.3g} times the "
-            f"weight, the biases' none; that is the gradient of λ‖W‖² with λ = {k / 2:.3g} (or of (λ/2)‖W‖² with "
-            f"λ = {k:.3g}). The twin's loss has no penalty: set yours to 0 to check the rest of your backward")
+def l2_finding(k: float, given: float = 0.0) -> str:
+    """A backward whose weights' gradients carry ``k * W`` beyond the twin's (whose loss adds ``given`` ‖W‖²),
+    in words, with both ways the penalty may have been written and the ``--l2`` that matches."""
+    total = k + 2 * given
+    twin = f"the twin's loss adds only λ = {given:g} (--l2)" if given else "the twin's loss has no such penalty"
+    return (f"your gradients include an L2 penalty: each weight's gradient carries an extra {total:.3g} times the "
+            f"weight, the biases' none; that is the gradient of λ‖W‖² with λ = {total / 2:.3g} (or of (λ/2)‖W‖² "
+            f"with λ = {total:.3g}). {twin.capitalize()}: pass --l2 {total / 2:.3g} to check it as written, or set "
+            f"yours to 0")

@@ -54,6 +54,7 @@ class CheckReport:
     network_note: str = ""                  # what was assumed instead of what their forward computes, and why
     activation: str = "sigmoid"             # the twin's hidden units and loss, built to match theirs
     loss: str = "mse"
+    l2: float = 0.0                         # --l2: the twin's loss adds l2 ‖W‖² on the weights
 
     @property
     def isolation(self) -> str:
@@ -95,6 +96,7 @@ class CheckReport:
         where = f" from {self.file}" if self.file else ""
         built = f"; {self.network}, so the twin is built with them" if self.network else ""
         note = f"; {self.network_note}" if self.network_note else ""
+        note += f"; the twin's loss adds λ‖W‖² on the weights, λ = {self.l2:g} (--l2)" if self.l2 else ""
         return f"{self.class_name}{where}: {self.layout_note}; {sizes}, {self.dtype}{built}{note}"
 
     def verdict(self) -> str:
@@ -143,4 +145,4 @@ class CheckReport:
                 "findings": [f.as_dict() for f in self.findings],
                 "isolation": {"applied": self.isolated, "missing": self.not_isolated}, "not_run": self.not_run,
                 "network": {"found": self.network, "activation": self.activation, "loss": self.loss,
-                            "note": self.network_note}}
+                            "note": self.network_note, "l2": self.l2}}

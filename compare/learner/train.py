@@ -94,6 +94,21 @@ def learner_history_row(epoch: int, learner, data: Dataset) -> dict:
     return {"epoch": epoch, "loss": loss, "mse": mse, "train_acc": train_acc, "valid_acc": valid_acc}
 
 
+def _optimizer(learner) -> Callable[[torch.nn.Module, float], torch.optim.Optimizer]:
+    """Plain SGD; with ``--l2 λ``, ``weight_decay = 2λ`` on the weights only: the gradient of λ‖W‖²."""
+    l2 = getattr(learner, "l2", 0.0)
+    if not l2:
+        return make_optimizer
+
+    def decayed(net: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        named = list(net.named_parameters())
+        groups: list[dict[str, Any]] = [
+            {"params": [p for k, p in named if k.endswith("weight")], "weight_decay": 2 * l2},
+            {"params": [p for k, p in named if not k.endswith("weight")]}]
+        return torch.optim.SGD(groups, lr=lr)
+    return decayed
+
+
 def train_lockstep(learner, data: Dataset, epochs: int, batch_size: int, lr: float, seed: int,
                    optimizer: Callable[[torch.nn.Module, float], torch.optim.Optimizer] | None = None
                    ) -> TrainingResult:
@@ -103,7 +118,7 @@ def train_lockstep(learner, data: Dataset, epochs: int, batch_size: int, lr: flo
     """
     net = twin_net(learner)
     start = torch_state_numpy(net)
-    loss_fn, optimizer_ = loss_function(learner.loss_name), (optimizer or make_optimizer)(net, lr)
+    loss_fn, optimizer_ = loss_function(learner.loss_name), (optimizer or _optimizer(learner))(net, lr)
     tdata = TorchData.from_dataset(data, torch.device("cpu"))
     schedule = BatchSchedule(len(data.y_train), batch_size, seed)
     result = TrainingResult(epochs, batch_size, lr, schedule.steps_per_epoch)
