@@ -28,10 +28,10 @@ from .book import BookLearner
 from .borrowed import fail_borrowed
 from .contract import check_forward, check_gradient_opinions, check_intermediates
 from .handles import class_name_of, is_remote
-from .network import book_delta_fits, found_network
 from .purity import check_purity
 from .result import CheckReport
 from .returns import BadReturn
+from .spec import as_checked, their_network, with_nonzero_biases
 from .train import TrainingResult, replay_to, train_lockstep
 
 FEATURES, HIDDEN, CLASSES = 784, 50, 10   # the book's network; mnist-5k's digits and classes
@@ -103,9 +103,7 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
         report.stage("forward", "FAIL", f"the class could not be built: {e}")
         report.skip_rest("not reached: the class could not be built")
         return report
-    if l2:
-        subj = dataclasses.replace(subj, make=_penalised(subj.make, l2))
-        report.l2 = l2
+    report.l2 = l2
     first = subj.make()
     report.kind, report.storage, report.sizes = first.kind, first.storage, first.sizes
     report.activation, report.loss = first.activation, first.loss_name
@@ -118,13 +116,13 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     # One thread each: the arrays are small, and the sides alternate step by step, where pools that
     # spin after their work would slow the other side down.
     with same_threads(1):
+        network = None
         if isinstance(first, BookLearner):   # the twin is built as the network they built, found from their forward
-            network = _their_network(first, subj, batches[0], seed, report)
-            if network is not None and not network.is_book:
-                subj = dataclasses.replace(subj, make=_built_as(subj.make, network))
-                report.network = network.words()
+            network, report.network_note = their_network(first, subj.make, batches[0], seed)
             if network is not None:
                 report.activation, report.loss = network.activation, network.loss_name
+                report.network = "" if network.is_book else network.words()
+        subj = dataclasses.replace(subj, make=as_checked(subj.make, network, l2))
         _run_checks(report, subj, batches, data, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed))
     fail_borrowed(report, file, allow_imports, first.obj.description if is_remote(first.obj) else None)
     return report
@@ -144,56 +142,6 @@ def _check_isolated(obj, file: str | None, kwargs: dict) -> CheckReport:
     with Worker(prepared.submission, timeout=kwargs.pop("timeout", 120.0), texts=prepared.texts) as worker:
         target = load_in_worker(worker, prepared)
         return check_backprop(target.cls, file=target.file, **kwargs)
-
-
-def _their_network(first, subj, batch: tuple[np.ndarray, np.ndarray], seed: int, report: CheckReport):
-    """The network their forward computes, or None (the book's, and the forward check says what differs).
-
-    An output left as logits whose backward is the book's sigmoid + squared-error one (read from their
-    output bias's gradient) means a sigmoid was meant: the book's output is assumed, and the forward check
-    says the sigmoid is missing.
-    """
-    X, y = batch
-    try:
-        network = found_network(with_nonzero_biases(first, seed), X)
-        if network is None or network.output != "logits":
-            return network
-        learner = with_nonzero_biases(subj.make(), seed)
-        a_out, d_bias_out = learner.forward(X)["a_out"], learner.gradients(X, y)[learner.order[1]]
-    except (LearnerRaised, BadReturn):   # the checks say so, in their words
-        return None
-    if not book_delta_fits(a_out, y, d_bias_out, learner.dtype):
-        return network
-    report.network_note = ("your a_out has no output activation (logits), but your backward is the book's "
-                           "sigmoid + squared-error one: checked with sigmoid outputs and squared error")
-    return dataclasses.replace(network, output="sigmoid")
-
-
-def _penalised(make, l2: float):
-    """``make`` whose learners carry ``l2``: the twin's loss adds l2 ‖W‖² for them."""
-    def penalised():
-        learner = make()
-        learner.l2 = l2
-        return learner
-    return penalised
-
-
-def _built_as(make, network):
-    """``make`` whose learners the twin is built to match: their hidden units and output."""
-    return lambda: make().use(network)
-
-
-def with_nonzero_biases(learner, seed: int):
-    """``learner`` with every bias set to a seeded normal(0, 0.1) draw, through its own attributes.
-
-    The book starts its biases at zero, where a forward that leaves a bias out cannot be told from one
-    that adds it: the checks run where every parameter matters. Training starts from the zero biases.
-    """
-    rng = np.random.default_rng([seed, 0xB1A5])
-    state = {k: (rng.normal(0.0, 0.1, v.shape).astype(v.dtype) if k.endswith("bias") else v.copy())
-             for k, v in learner.state_dict().items()}
-    learner.load_state_dict(state)
-    return learner
 
 
 def _run_checks(report: CheckReport, subj, batches: list[tuple[np.ndarray, np.ndarray]], data: Dataset,

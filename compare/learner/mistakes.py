@@ -18,14 +18,11 @@ from scratch.losses import softmax
 
 from ..gradcheck.diagnosis import Finding, classify
 from ..gradcheck.teaching import TeachingMLP
-
-CLOSE = 1e-6  # relative: a mistake recomputed in float64 matches the learner's value far closer than this
+from .network import matches
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
-    return a.shape == b.shape and bool(np.max(np.abs(a - b), initial=0.0) <= CLOSE * scale)
+    return matches(a, b, np.float64)   # a mistake recomputed in float64
 
 
 def _first_matching(value: np.ndarray, candidates: list[tuple[str, np.ndarray]]) -> str | None:

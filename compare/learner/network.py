@@ -62,7 +62,8 @@ class Network:
                 f"{'softmax + ' if self.output == 'logits' else ''}cross-entropy")
 
 
-def _close(a: np.ndarray, b: np.ndarray, dtype) -> bool:
+def matches(a: np.ndarray, b: np.ndarray, dtype) -> bool:
+    """``a`` equals ``b`` up to ``CLOSE`` (by dtype) of ``b``'s largest value, shapes alike."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
     return a.shape == b.shape and bool(np.max(np.abs(a - b), initial=0.0) <= CLOSE[np.dtype(dtype).name] * scale)
@@ -85,9 +86,9 @@ def found_network(learner, X: np.ndarray) -> Network | None:
         z = a_in @ state[f"{2 * layer}.weight"].T + state[f"{2 * layer}.bias"]
         mine = outputs[key]
         if key == learner.outputs[-1]:
-            output = next((name for name, f in OUTPUT.items() if _close(mine, f(z), learner.dtype)), None)
+            output = next((name for name, f in OUTPUT.items() if matches(mine, f(z), learner.dtype)), None)
         else:
-            fits = [name for name, f in HIDDEN.items() if _close(mine, f(z), learner.dtype)]
+            fits = [name for name, f in HIDDEN.items() if matches(mine, f(z), learner.dtype)]
             if not fits:
                 return None
             hidden.add(fits[0])
@@ -104,7 +105,7 @@ def book_delta_fits(a_out: np.ndarray, y: np.ndarray, d_bias_out: np.ndarray, dt
     a = np.asarray(a_out, dtype=np.float64)
     onehot = np.eye(a.shape[1])[np.asarray(y)]
     book = (2.0 * (a - onehot) / a.shape[0] * a * (1.0 - a)).sum(axis=0)
-    return _close(d_bias_out, book, dtype)
+    return matches(d_bias_out, book, dtype)
 
 
 def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray], dtype) -> float | None:
@@ -115,7 +116,7 @@ def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray], d
     if den == 0 or num <= 0:
         return None
     c = num / den
-    fits = all(_close(theirs[k], c * reference[k], dtype) for k in reference)
+    fits = all(matches(theirs[k], c * reference[k], dtype) for k in reference)
     return c if fits and abs(c - 1) > CLOSE[np.dtype(dtype).name] else None
 
 
@@ -135,14 +136,14 @@ def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarra
     bias (within rounding): the gradient of an L2 penalty on the weights; None otherwise. All three by
     state-dict key, in the twin's layout."""
     keys = [k for k in reference if k.endswith("weight")]
-    if not keys or not all(_close(theirs[k], reference[k], dtype) for k in reference if not k.endswith("weight")):
+    if not keys or not all(matches(theirs[k], reference[k], dtype) for k in reference if not k.endswith("weight")):
         return None
     num = sum(float(np.vdot(theirs[k] - reference[k], weights[k])) for k in keys)
     den = sum(float(np.vdot(weights[k], weights[k])) for k in keys)
     if den == 0 or num <= 0:
         return None
     k_ = num / den
-    return k_ if all(_close(theirs[k], reference[k] + k_ * weights[k], dtype) for k in keys) else None
+    return k_ if all(matches(theirs[k], reference[k] + k_ * weights[k], dtype) for k in keys) else None
 
 
 def l2_finding(k: float, given: float = 0.0) -> str:

@@ -25,8 +25,8 @@ from collections import deque
 from functools import lru_cache
 from pathlib import Path
 
-from .folder import fill
 from .serve import ProtocolError, read_message, write_message
+from .workspace import fill
 
 SERVE = Path(__file__).with_name("serve.py")
 TAIL_BYTES = 4000          # what is kept of a worker's output: its last bytes
