@@ -8,6 +8,10 @@ The MSE the lesson *prints* (``mse_loss``, a mean over n x C elements) is C time
 ``cross_entropy``: linear output layer (logits); softmax + cross-entropy, mean over examples.
 The gradient w.r.t. the logits is fused, ``(softmax(z) - onehot) / n``, which is stable for any z.
 
+``softmax_mse``: softmax output layer; the lesson's squared error on its probabilities. What a learner
+builds who swaps the lesson's sigmoid for a softmax and keeps the loss: its delta needs the softmax's
+Jacobian, ``a * (g - sum(a * g))`` with ``g = 2 (a - onehot) / n``, not ``g`` alone.
+
 Lesson: ``mse_loss`` and ``NeuralNetMLP.backward`` in "Implementing a Multi-Layer NN".
 """
 
@@ -45,7 +49,7 @@ def mse_output(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def mse_value(out: np.ndarray, y: np.ndarray) -> float:
-    """L = sum((out - onehot)**2) / n for sigmoid outputs ``out`` (n, C)."""
+    """L = sum((out - onehot)**2) / n for outputs ``out`` (n, C) in [0, 1] (sigmoid or softmax)."""
     diff = out - onehot(y, out.shape[1], out.dtype)
     return float(np.einsum("ij,ij->", diff, diff) / out.shape[0])
 
@@ -88,12 +92,37 @@ def ce_probabilities(logits: np.ndarray) -> np.ndarray:
     return softmax(logits)
 
 
-# Paired registries with the same keys: how the last layer turns z into outputs, the loss value
+# --- softmax_mse: softmax outputs, squared error summed over classes, mean over examples -------
+
+def softmax_output(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Softmax probabilities; ``out`` (may be ``z`` itself) receives them."""
+    probabilities = softmax(z)
+    if out is None:
+        return probabilities
+    np.copyto(out, probabilities)
+    return out
+
+
+def softmax_mse_delta(out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """d L / d z_out (n, C): the softmax's Jacobian applied to g = d L / d a_out = 2 (a_out - onehot) / n.
+
+    d a_i / d z_j = a_i (delta_ij - a_j), so (J.T g)_j = a_j (g_j - sum_i a_i g_i): one row at a time, no (C, C).
+    """
+    n = out.shape[0]
+    g = out.copy()
+    g[np.arange(n), y] -= 1
+    g *= 2.0 / n
+    g -= np.einsum("ij,ij->i", out, g)[:, None]
+    g *= out
+    return g
+
+
+# Paired registries with the same keys (the loss names): how the last layer turns z into outputs, the loss value
 # from those outputs, the fused gradient w.r.t. z_out, and the class probabilities for reporting.
-OUTPUTS = {"mse": mse_output, "cross_entropy": ce_output}
-VALUES = {"mse": mse_value, "cross_entropy": ce_value}
-DELTAS = {"mse": mse_delta, "cross_entropy": ce_delta}
-PROBABILITIES = {"mse": lambda out: out, "cross_entropy": ce_probabilities}
+OUTPUTS = {"mse": mse_output, "cross_entropy": ce_output, "softmax_mse": softmax_output}
+VALUES = {"mse": mse_value, "cross_entropy": ce_value, "softmax_mse": mse_value}
+DELTAS = {"mse": mse_delta, "cross_entropy": ce_delta, "softmax_mse": softmax_mse_delta}
+PROBABILITIES = {"mse": lambda out: out, "cross_entropy": ce_probabilities, "softmax_mse": lambda out: out}
 assert OUTPUTS.keys() == VALUES.keys() == DELTAS.keys() == PROBABILITIES.keys()
 
 

@@ -34,8 +34,8 @@ def _check_spec(sizes, activation, loss, dtype) -> tuple[tuple[int, ...], np.dty
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if loss not in losses.VALUES:
         raise ValueError(f"loss must be one of {sorted(losses.VALUES)}, got {loss!r}")
-    if loss == "cross_entropy" and sizes[-1] < 2:
-        raise ValueError(f"cross_entropy needs at least 2 output classes, got sizes {list(sizes)}")
+    if loss != "mse" and sizes[-1] < 2:   # a softmax over one class is always 1
+        raise ValueError(f"{loss} needs at least 2 output classes, got sizes {list(sizes)}")
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -52,9 +52,10 @@ class MLP:
     ----------
     sizes : sequence of int, ``[D, H1, ..., C]``
     activation : {"sigmoid", "tanh", "relu"}, used by every hidden layer
-    loss : {"mse", "cross_entropy"}
+    loss : {"mse", "cross_entropy", "softmax_mse"}
         ``mse``: sigmoid outputs, squared error summed over classes, mean over examples (the lesson).
         ``cross_entropy``: logits, softmax + cross-entropy, mean over examples.
+        ``softmax_mse``: softmax outputs, the lesson's squared error on them.
     seed : int
         ``np.random.RandomState(seed)`` draws ``normal(0, 0.1)`` for each weight matrix in layer
         order; biases start at zero. For [784, 50, 10] this reproduces the lesson's ``NeuralNetMLP``.
@@ -129,8 +130,8 @@ class MLP:
         """Forward pass that keeps what backward needs.
 
         Returns ``(out, activations)``: ``out`` (B, C) is the last layer's output (sigmoid outputs
-        for ``mse``, logits for ``cross_entropy``); ``activations`` is ``[X, a1, ..., a_L]``, the
-        input of every Linear layer.
+        for ``mse``, logits for ``cross_entropy``, softmax probabilities for ``softmax_mse``);
+        ``activations`` is ``[X, a1, ..., a_L]``, the input of every Linear layer.
         """
         X = self._check_X(X)
         layers = self._layer_list
@@ -200,7 +201,7 @@ class MLP:
     # --- the public contract ------------------------------------------------------------------
 
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """Outputs (B, C): sigmoid outputs for ``mse``, softmax probabilities for ``cross_entropy``."""
+        """Outputs (B, C): sigmoid outputs for ``mse``, softmax probabilities otherwise."""
         out, _ = self.forward_with_cache(X)
         return losses.PROBABILITIES[self.loss_name](out)
 

@@ -70,6 +70,29 @@ def test_the_envelope_of_a_calm_run_stays_at_rounding_and_explodes_at_lr_2_batch
         assert gaps[0] > 0 and all(np.diff(gaps) >= 0)
 
 
+def test_the_envelope_trains_with_the_twins_penalty(mnist5k):
+    """With --l2 λ the twin's optim.SGD has weight_decay 2λ: the envelope's runs take the same steps."""
+    import torch
+
+    import torch_impl
+    from torch_impl.train import train_step
+    model = NeuralNetMLP(784, 50, 10)
+    start = {"0.weight": model.weight_h, "0.bias": model.bias_h, "2.weight": model.weight_out,
+             "2.bias": model.bias_out}
+    batches = BatchSchedule(len(mnist5k.y_train), 100, 123).epoch()[:5]
+    net = torch_impl.build_model([784, 50, 10]).double()
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in start.items()})
+    named = list(net.named_parameters())
+    sgd = torch.optim.SGD([{"params": [p for k, p in named if k.endswith("weight")], "weight_decay": 2 * 0.05},
+                           {"params": [p for k, p in named if k.endswith("bias")]}], lr=0.5)
+    scales = [s for _, s in envelope_steps([784, 50, 10], "sigmoid", "mse", np.float64, start, mnist5k.X_train,
+                                           mnist5k.y_train, batches, 0.5, l2=0.05)]
+    for idx, scale in zip(batches, scales):
+        train_step(net, torch_impl.squared_error_loss, sgd, torch.from_numpy(mnist5k.X_train[idx]),
+                              torch.from_numpy(mnist5k.y_train[idx]))
+        assert scale == pytest.approx(max(float(p.detach().abs().max()) for p in net.parameters()), rel=1e-12)
+
+
 def test_agreed_within_floor_reads_as_agreement():
     a = agreed_within_floor(3e-16, "float64", steps=1750, lr=0.1, batch_size=100, steps_per_epoch=35)
     assert a.passed and a.as_dict()["summary"].startswith("agree: weights at most 3e-16 apart over 1750 steps")

@@ -17,7 +17,7 @@ def networks(draw):
     hidden = draw(st.lists(st.integers(1, 64), min_size=0, max_size=3))  # 1 to 4 Linear layers
     n_in, n_classes = draw(st.integers(1, 64)), draw(st.integers(2, 10))
     return dict(sizes=[n_in, *hidden, n_classes], activation=draw(st.sampled_from(["sigmoid", "tanh", "relu"])),
-                loss=draw(st.sampled_from(["mse", "cross_entropy"])), dtype=draw(st.sampled_from(["float64", "float32"])),
+                loss=draw(st.sampled_from(["mse", "cross_entropy", "softmax_mse"])), dtype=draw(st.sampled_from(["float64", "float32"])),
                 batch=draw(st.integers(1, 64)), seed=draw(st.integers(0, 2**16)))
 
 
@@ -42,7 +42,7 @@ def test_float64_finite_differences_are_ten_times_better_than_their_tolerance(ba
     """The fourth-order stencil is good to ~1e-9 here (a second-order one to ~1e-6, the tolerance)."""
     X, y = batch
     for activation in ("sigmoid", "tanh", "relu"):
-        for loss in ("mse", "cross_entropy"):
+        for loss in ("mse", "cross_entropy", "softmax_mse"):
             report = check_gradients(MLP([784, 20, 15, 10], activation, loss), X, y)
             assert all(r.fd_coords > 0 for r in report.rows), report.table()
             assert max(r.fd_max_rel for r in report.rows) <= 1e-7, report.table()
@@ -101,7 +101,7 @@ def test_hand_worked_2_2_2_example():
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
-@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy", "softmax_mse"])
 @pytest.mark.parametrize("hidden", [[], [12], [12, 8, 6]])
 def test_lockstep_every_step_every_architecture(activation, loss, hidden):
     rng = np.random.default_rng(2)

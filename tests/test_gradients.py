@@ -10,7 +10,7 @@ from scratch import MLP, NeuralNetMLP
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
-@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy", "softmax_mse"])
 @pytest.mark.parametrize("hidden", [[50], [20, 15], []])
 def test_manual_backprop_matches_autograd_float64(activation, loss, hidden, batch):
     X, y = batch
@@ -47,7 +47,7 @@ def test_float32_model_is_checked_against_float32_autograd(batch):
     assert all(g.dtype == np.float32 for g in auto.values())
 
 
-@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy", "softmax_mse"])
 def test_manual_backprop_matches_central_finite_differences(loss):
     rng = np.random.default_rng(3)
     X, y = rng.uniform(-1, 1, size=(5, 6)), rng.integers(0, 3, size=5)

@@ -40,9 +40,46 @@ def test_the_books_2_left_in_a_softmax_backward_is_named(mnist5k):
     assert not report.passed and gradients.status == "FAIL"
     assert gradients.summary == (
         "your backward is the gradient of softmax + cross-entropy, times 2: the 2 of the squared error stayed when "
-        "the output became a softmax; with cross-entropy the output's delta is (a_out - y_onehot) / n, without the 2")
+        "the output became a softmax; with cross-entropy the output's delta is (a_out - y_onehot) / n, without the 2 "
+        "(and with softmax + squared error, delta_out would need the softmax's Jacobian)")
     # the gallery's "the 2 from the derivative of the square" is about squared error, not this loss
     assert [f.kind for f in report.findings] == ["first-difference", "loss-factor"], report.table()
+
+
+def test_a_softmax_with_squared_error_and_its_jacobian_passes_and_is_named_so(mnist5k):
+    report = check(LEARNERS / "softmax_squared_error.py", mnist5k, epochs=1)
+    assert report.passed, report.table()
+    assert report.as_dict()["network"] == {
+        "found": "softmax outputs, sigmoid hidden units", "activation": "sigmoid", "loss": "softmax_mse",
+        "note": "your backward matches softmax + squared error (the Jacobian of the softmax is there)", "l2": 0.0}
+    history = report.training.history
+    assert history["scratch"][0]["loss"] == pytest.approx(history["torch"][0]["loss"], rel=1e-12)
+
+
+def test_a_softmax_backward_that_is_neither_loss_says_which_it_assumed(mnist5k, tmp_path):
+    # the softmax's Jacobian with only its diagonal, a * (1 - a): a sigmoid's derivative, not a softmax's
+    diagonal = (LEARNERS / "softmax_squared_error.py").read_text().replace(
+        "delta_out = a_out * (d_loss__d_a_out - np.sum(a_out * d_loss__d_a_out, axis=1, keepdims=True))",
+        "delta_out = d_loss__d_a_out * a_out * (1. - a_out)")
+    (tmp_path / "diagonal.py").write_text(diagonal)
+    report = check(tmp_path / "diagonal.py", mnist5k)
+    assert not report.passed and report.loss == "softmax_mse", report.table()
+    assert report.network_note == ("your output bias's gradient is neither that of softmax + cross-entropy nor that "
+                                   "of softmax + squared error, even times a constant: checked against softmax + "
+                                   "squared error, the nearer of the two")
+    assert next(s for s in report.stages if s.name == "gradients").status == "FAIL"
+
+
+def test_a_squared_error_averaged_over_the_classes_under_a_softmax_is_named(mnist5k, tmp_path):
+    mean = (LEARNERS / "softmax_squared_error.py").read_text().replace(
+        "d_loss__d_a_out = 2.*(a_out - y_onehot) / y.shape[0]",
+        "d_loss__d_a_out = 2.*(a_out - y_onehot) / (y.shape[0] * self.num_classes)")
+    (tmp_path / "mean.py").write_text(mean)
+    report = check(tmp_path / "mean.py", mnist5k)
+    assert report.loss == "softmax_mse" and report.network_note == "", report.table()
+    assert next(s for s in report.stages if s.name == "gradients").summary.startswith(
+        "your backward is the gradient of softmax + squared error summed over the classes, times 0.1 = "
+        "1/num_classes: the squared error is averaged over the 10 classes too (nn.MSELoss()'s mean)")
 
 
 def test_tanh_hidden_units_and_logits_outputs_are_built_as_theirs(mnist5k, tmp_path):
@@ -83,9 +120,10 @@ def test_an_l2_penalty_in_the_gradients_is_recognised_with_its_lambda(mnist5k, t
     report = check(LEARNERS / "l2_penalty.py", mnist5k)
     gradients = next(s for s in report.stages if s.name == "gradients")
     assert not report.passed and gradients.status == "FAIL"
-    assert gradients.summary.startswith(
-        "your gradients include an L2 penalty: each weight's gradient carries an extra 0.0002 times the weight, the "
-        "biases' none; that is the gradient of λ‖W‖² with λ = 0.0001 (or of (λ/2)‖W‖² with λ = 0.0002)")
+    assert gradients.summary == (
+        "your gradients include an L2 penalty λ‖W‖² with λ = 0.0001 (your l2_lambda): each weight's gradient carries "
+        "2λW, the biases' none; the twin's loss has none: pass --l2 0.0001 to compare with weight_decay, or set yours "
+        "to 0")
     assert [f.kind for f in report.findings] == ["first-difference", "l2-penalty"], report.table()
     # A penalty on the biases too is no L2 on the weights: not named as one.
     biased = (LEARNERS / "l2_penalty.py").read_text().replace(
@@ -154,10 +192,36 @@ def test_l2_adds_the_penalty_to_the_twin_so_a_regularised_class_passes_as_writte
     (tmp_path / "half.py").write_text(half)
     report = check(tmp_path / "half.py", mnist5k)
     gradients = next(s for s in report.stages if s.name == "gradients")
-    assert "that is the gradient of λ‖W‖² with λ = 5e-05 (or of (λ/2)‖W‖² with λ = 0.0001)" in gradients.summary
-    assert "pass --l2 5e-05 to check it as written" in gradients.summary
-    report = check_backprop(load_target(str(tmp_path / "half.py")).cls, data=mnist5k, epochs=0, l2=5e-5)
+    assert gradients.summary == (
+        "your gradients include an L2 penalty whose gradient is λW with λ = 0.0001 (your l2_lambda), the biases' "
+        "none: you wrote (λ/2)‖W‖², and --l2 adds λ‖W‖²; the twin's loss has none: pass --l2 5e-05 (λ/2) to compare "
+        "with weight_decay, or set yours to 0"), report.table()
+    report = check_backprop(load_target(str(tmp_path / "half.py")).cls, data=mnist5k, epochs=1, l2=5e-5)
     assert report.passed, report.table()
+
+
+def test_without_their_lambda_in_sight_both_ways_of_writing_the_penalty_are_named(mnist5k, tmp_path):
+    hidden = (LEARNERS / "l2_penalty.py").read_text().replace("self.l2_lambda", "self.c")
+    (tmp_path / "hidden.py").write_text(hidden)
+    gradients = next(s for s in check(tmp_path / "hidden.py", mnist5k).stages if s.name == "gradients")
+    assert gradients.summary == (
+        "your gradients include an L2 penalty: each weight's gradient carries an extra 0.0002 times the weight, the "
+        "biases' none; that is the gradient of λ‖W‖² with λ = 0.0001 (or of (λ/2)‖W‖² with λ = 0.0002). The twin's "
+        "loss has none: pass --l2 0.0001 to compare with weight_decay, or set yours to 0")
+
+
+def test_an_l2_that_does_not_match_theirs_is_named_both_ways(mnist5k):
+    cls = load_target(str(LEARNERS / "l2_penalty.py")).cls
+    summary = next(s for s in check_backprop(cls, data=mnist5k, epochs=0, l2=3e-4).stages
+                   if s.name == "gradients").summary
+    assert summary.startswith("your gradients include an L2 penalty λ‖W‖² with λ = 0.0001 (your l2_lambda)")
+    assert summary.endswith("the twin's loss adds λ = 0.0003 (--l2): pass --l2 0.0001 to compare with weight_decay, "
+                            "or set yours to 0")
+    book = load_target(str(LEARNERS / "book_mlp.py")).cls
+    summary = next(s for s in check_backprop(book, data=mnist5k, epochs=0, l2=1e-4).stages
+                   if s.name == "gradients").summary
+    assert summary == ("your gradients carry no L2 penalty, but --l2 0.0001 adds λ‖W‖² to the twin's loss: drop "
+                       "--l2, or add the penalty's gradient 2λW to each weight's gradient")
 
 
 def test_a_bad_l2_is_one_line_and_exit_2(capsys):

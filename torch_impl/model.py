@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
-LOSSES = ("mse", "cross_entropy")
+LOSSES = ("mse", "cross_entropy", "softmax_mse")
 
 
 def check_spec(sizes: Sequence[int], activation: str, loss: str) -> list[int]:
@@ -32,13 +32,14 @@ def check_spec(sizes: Sequence[int], activation: str, loss: str) -> list[int]:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    if loss == "cross_entropy" and sizes[-1] < 2:
-        raise ValueError(f"cross_entropy needs at least 2 output classes, got sizes {sizes}")
+    if loss != "mse" and sizes[-1] < 2:   # a softmax over one class is always 1
+        raise ValueError(f"{loss} needs at least 2 output classes, got sizes {sizes}")
     return [int(s) for s in sizes]
 
 
 def build_model(sizes: Sequence[int], activation: str = "sigmoid", loss: str = "mse") -> nn.Sequential:
-    """``Linear, act, Linear, act, ..., Linear`` plus a final ``Sigmoid`` for the ``mse`` loss.
+    """``Linear, act, Linear, act, ..., Linear`` plus a final ``Sigmoid`` for the ``mse`` loss, a
+    ``Softmax(dim=1)`` for ``softmax_mse``.
 
     The state-dict keys are ``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...: the same as
     ``scratch.MLP.state_dict()``. For ``cross_entropy`` the last layer outputs logits.
@@ -51,6 +52,8 @@ def build_model(sizes: Sequence[int], activation: str = "sigmoid", loss: str = "
             layers.append(ACTIVATIONS[activation]())
     if loss == "mse":
         layers.append(nn.Sigmoid())
+    elif loss == "softmax_mse":
+        layers.append(nn.Softmax(dim=1))
     return nn.Sequential(*layers)
 
 
@@ -71,7 +74,7 @@ def mse_mean_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def loss_function(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss that matches ``scratch.MLP(loss=...)`` exactly, as ``fn(output, labels)``."""
-    if loss == "mse":
+    if loss in ("mse", "softmax_mse"):
         return squared_error_loss
     if loss == "cross_entropy":
         return nn.CrossEntropyLoss()
@@ -81,5 +84,5 @@ def loss_function(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Ten
 
 
 def probabilities(output: torch.Tensor, loss: str) -> torch.Tensor:
-    """Class scores in [0, 1]: the sigmoid outputs for ``mse``, softmax of the logits otherwise."""
-    return output if loss == "mse" else torch.softmax(output, dim=1)
+    """Class scores in [0, 1]: the network's outputs, or the softmax of its logits for ``cross_entropy``."""
+    return torch.softmax(output, dim=1) if loss == "cross_entropy" else output

@@ -43,14 +43,15 @@ def _one_ulp(params: dict[str, np.ndarray], rng: np.random.Generator) -> None:
 
 
 def envelope_steps(sizes, activation: str, loss: str, dtype, start: dict[str, np.ndarray], X: np.ndarray,
-                   y: np.ndarray, batches: Iterable[np.ndarray], lr: float, seed: int = 0
+                   y: np.ndarray, batches: Iterable[np.ndarray], lr: float, seed: int = 0, l2: float = 0.0
                    ) -> Iterator[tuple[float, float]]:
     """Per step of ``batches`` (index arrays into ``X`` (n, D) and ``y`` (n,), in training order): the envelope
     so far (the largest weight gap between correct runs up to this step) and the plain run's largest |weight|.
 
     ``start``: the initial weights under ``nn.Sequential``'s keys, (out, in); the runs use ``dtype``. Lazy: a
     caller that has its verdict stops pulling, and no further step is trained. A run that overflows makes
-    the envelope infinite from that step on: nothing can be compared beyond it.
+    the envelope infinite from that step on: nothing can be compared beyond it. ``l2``: λ of a penalty
+    λ‖W‖² on the weights, as ``--l2`` adds to the twin's loss (``weight_decay`` = 2λ).
     """
     runs = [scratch.MLP(list(sizes), activation, loss, dtype=dtype) for _ in range(1 + PERTURBED_RUNS)]
     for run in runs:
@@ -61,7 +62,10 @@ def envelope_steps(sizes, activation: str, loss: str, dtype, start: dict[str, np
         with np.errstate(all="ignore"):
             Xb, yb = X[idx], y[idx]
             for run in runs:
+                decay = [(w, 2 * l2 * lr * w) for k, w in run.state_dict().items() if k.endswith("weight")] if l2 else []
                 scratch.sgd_step(run, Xb, yb, lr)
+                for w, step in decay:   # weight_decay's term, from the weights before the step, as optim.SGD's
+                    w -= step
             for run, rng in zip(runs[1:], rngs):
                 _one_ulp(run.state_dict(), rng)
             plain = runs[0].state_dict()

@@ -204,7 +204,7 @@ class BookLearner:
         return self._loss(self.forward(X)["a_out"], y) + self.l2 * sum(float(np.sum(w * w)) for w in weights)
 
     def _loss(self, a_out: np.ndarray, y: np.ndarray) -> float:
-        if self.loss_name == "mse":
+        if self.loss_name != "cross_entropy":   # squared error, on sigmoid or softmax outputs
             return squared_error(a_out, y)
         log_p = np.log(np.maximum(self._probabilities(a_out), np.finfo(a_out.dtype).tiny))
         return float(-np.mean(log_p[np.arange(len(y)), y]))
@@ -219,7 +219,8 @@ class BookLearner:
         """The twin's tensors that stand beside ``forward``'s: each hidden layer's output and the network's
         (a softmax of the twin's logits where theirs is one)."""
         out = net(Xt)
-        return {key: net[:2 * (i + 1)](Xt) if key != "a_out" else out.softmax(dim=1) if self.output == "softmax"
+        probabilities = self.output == "softmax" and self.loss_name == "cross_entropy"   # the twin's are logits
+        return {key: net[:2 * (i + 1)](Xt) if key != "a_out" else out.softmax(dim=1) if probabilities
                 else out for i, key in enumerate(self.outputs)}
 
     # --- training -----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from ..gradcheck.check import GradientReport, autograd_gradients, check_gradient
 from ..gradcheck.diagnosis import Finding
 from ..twins.transfer import TORCH_DTYPES, scratch_to_torch
 from .mistakes import backward_findings, book_forward_finding
-from .network import Network, factor_of, l2_coefficient, l2_finding, scaled_loss_finding
+from .network import Network, factor_of, scaled_loss_finding
+from .penalty import l2_coefficient, l2_finding, their_lambdas
 
 
 def what(key: str) -> str:
@@ -143,16 +144,17 @@ def check_gradient_opinions(learner, X: np.ndarray, y: np.ndarray, seed: int) ->
     if learner.kind != "book":
         return report, ours + list(report.diagnosis)
     auto = autograd_gradients(learner, X, y)[1]
-    k = l2_coefficient(manual, auto, learner.state_dict(), learner.dtype)
+    k = l2_coefficient(manual, auto, learner.state_dict(), learner.dtype, learner.l2)
     if k is not None:   # the rest of their backward is right: the penalty is all that differs
-        return report, [Finding("l2-penalty", l2_finding(k, learner.l2), [learner.param_names[n] for n in auto
-                                                              if n.endswith("weight")])]
+        weights = [learner.param_names[n] for n in auto if n.endswith("weight")]
+        return report, [Finding("l2-penalty", l2_finding(k, learner.l2, their_lambdas(learner.obj)), weights)]
     # Cross-entropy's gradient times a constant: named for it. (For the book's squared error the gallery's
     # factors say more: the 2 of the square, the classes, the batch size.)
     if learner.loss_name != "mse":
         c = factor_of(manual, auto, learner.dtype)
         if c is not None:
-            ours.insert(0, Finding("loss-factor", scaled_loss_finding(Network(learner.activation, learner.output), c),
+            network = Network(learner.activation, learner.output, learner.loss_name)
+            ours.insert(0, Finding("loss-factor", scaled_loss_finding(network, c, len(y), learner.sizes[-1]),
                                    list(learner.param_names.values())))
             return report, ours + [f for f in report.diagnosis if not f.kind.startswith("factor")]
     return report, ours + list(report.diagnosis)

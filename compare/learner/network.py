@@ -9,10 +9,12 @@ their weights, plus their bias), and their ``a_out`` with a sigmoid, a softmax (
 |---|---|---|
 | sigmoid | squared error summed over classes (the book's) | ``2 (a_out - onehot) / n * a_out (1 - a_out)`` |
 | softmax | cross-entropy | ``(a_out - onehot) / n`` |
+| softmax | squared error summed over classes | ``a_out * (g - sum(a_out * g))``, ``g = 2 (a_out - onehot) / n`` |
 | logits | softmax + cross-entropy | ``(softmax(a_out) - onehot) / n`` |
 
-Which loss their backward really differentiates is then judged by the gradient check; a backward whose
-gradients are those of cross-entropy times a constant is named for it (``loss_words``).
+Under a softmax, which of its two losses their backward differentiates is read from their output bias's
+gradient (``softmax_loss``: where the loss enters, before any hidden layer can be wrong), and a backward
+whose gradients are those of the loss times a constant is named for it (``scaled_loss_finding``).
 
 Lesson: the chapter's closing remark on softmax and cross-entropy; ``forward`` of ``NeuralNetMLP``.
 """
@@ -43,10 +45,11 @@ class Network:
 
     activation: str = "sigmoid"   # every hidden layer's
     output: str = "sigmoid"       # "sigmoid", "softmax" or "logits"
+    loss: str = ""                # "softmax_mse" under a softmax whose backward is squared error's; else LOSS_OF
 
     @property
     def loss_name(self) -> str:
-        return LOSS_OF[self.output]
+        return self.loss or LOSS_OF[self.output]
 
     @property
     def is_book(self) -> bool:
@@ -58,7 +61,7 @@ class Network:
         return f"{out}, {self.activation} hidden units"
 
     def loss_words(self) -> str:
-        return ("squared error summed over the classes" if self.loss_name == "mse" else
+        return ("squared error summed over the classes" if self.loss_name != "cross_entropy" else
                 f"{'softmax + ' if self.output == 'logits' else ''}cross-entropy")
 
 
@@ -108,6 +111,31 @@ def book_delta_fits(a_out: np.ndarray, y: np.ndarray, d_bias_out: np.ndarray, dt
     return matches(d_bias_out, book, dtype)
 
 
+def softmax_loss(a_out: np.ndarray, y: np.ndarray, d_bias_out: np.ndarray, dtype) -> tuple[str, str]:
+    """``(loss, note)``: which loss a backward under a softmax output differentiates, from their output bias's
+    gradient and their own ``a_out``: ``"cross_entropy"`` or ``"softmax_mse"``, exactly or times a constant
+    (the gradient check then names the constant); when neither fits, the nearer, and the note says so."""
+    a = np.asarray(a_out, dtype=np.float64)
+    n = a.shape[0]
+    g = 2.0 * (a - np.eye(a.shape[1])[np.asarray(y)]) / n                # d L / d a_out of the squared error
+    candidates = {"cross_entropy": (g / 2).sum(axis=0),
+                  "softmax_mse": (a * (g - (a * g).sum(axis=1, keepdims=True))).sum(axis=0)}
+    theirs = {"bias": np.asarray(d_bias_out, dtype=np.float64)}
+    for loss, ref in candidates.items():
+        if matches(theirs["bias"], ref, dtype):
+            return loss, ("your backward matches softmax + squared error (the Jacobian of the softmax is there)"
+                          if loss == "softmax_mse" else "")
+    for loss, ref in candidates.items():
+        if factor_of(theirs, {"bias": ref}, dtype) is not None:
+            return loss, ""
+    gaps = {loss: float(np.linalg.norm(theirs["bias"] - ref) / max(float(np.linalg.norm(ref)), 1e-300))
+            for loss, ref in candidates.items()}
+    nearer = min(gaps, key=gaps.__getitem__)
+    words = {"cross_entropy": "softmax + cross-entropy", "softmax_mse": "softmax + squared error"}
+    return nearer, (f"your output bias's gradient is neither that of softmax + cross-entropy nor that of softmax + "
+                    f"squared error, even times a constant: checked against {words[nearer]}, the nearer of the two")
+
+
 def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray], dtype) -> float | None:
     """The constant ``c`` > 0 with ``theirs == c * reference`` for every parameter (within rounding), or None
     (also for c = 1: that is no factor; a zero or a flipped sign is left to the gradient check's words)."""
@@ -120,38 +148,17 @@ def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray], d
     return c if fits and abs(c - 1) > CLOSE[np.dtype(dtype).name] else None
 
 
-def scaled_loss_finding(network: Network, c: float) -> str:
+def scaled_loss_finding(network: Network, c: float, n_batch: int, n_classes: int) -> str:
     """What a backward that is ``c`` times the gradient of the network's loss got wrong, in words."""
     what = f"your backward is the gradient of {network.output.replace('logits', 'softmax')} + " \
            f"{network.loss_words().replace('softmax + ', '')}, times {c:.6g}"
     if network.loss_name == "cross_entropy" and abs(c - 2) < 1e-6:
         return (f"{what}: the 2 of the squared error stayed when the output became a softmax; with cross-entropy "
-                f"the output's delta is (a_out - y_onehot) / n, without the 2")
+                f"the output's delta is (a_out - y_onehot) / n, without the 2 (and with softmax + squared error, "
+                f"delta_out would need the softmax's Jacobian)")
+    if abs(c * n_classes - 1) < 1e-6 and network.loss_name != "cross_entropy":
+        return (f"{what} = 1/num_classes: the squared error is averaged over the {n_classes} classes too "
+                f"(nn.MSELoss()'s mean); sum it over the classes and average over the examples")
+    if n_batch > 1 and abs(c - n_batch) < 1e-6 * n_batch:
+        return f"{what} = the batch size: the loss is summed over the examples; divide by n once"
     return f"{what}: a constant factor in d_loss__d_a_out or in the division by n"
-
-
-def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray],
-                   weights: dict[str, np.ndarray], dtype) -> float | None:
-    """``k`` > 0 with ``theirs == reference + k * W`` for every weight and ``theirs == reference`` for every
-    bias (within rounding): the gradient of an L2 penalty on the weights; None otherwise. All three by
-    state-dict key, in the twin's layout."""
-    keys = [k for k in reference if k.endswith("weight")]
-    if not keys or not all(matches(theirs[k], reference[k], dtype) for k in reference if not k.endswith("weight")):
-        return None
-    num = sum(float(np.vdot(theirs[k] - reference[k], weights[k])) for k in keys)
-    den = sum(float(np.vdot(weights[k], weights[k])) for k in keys)
-    if den == 0 or num <= 0:
-        return None
-    k_ = num / den
-    return k_ if all(matches(theirs[k], reference[k] + k_ * weights[k], dtype) for k in keys) else None
-
-
-def l2_finding(k: float, given: float = 0.0) -> str:
-    """A backward whose weights' gradients carry ``k * W`` beyond the twin's (whose loss adds ``given`` ‖W‖²),
-    in words, with both ways the penalty may have been written and the ``--l2`` that matches."""
-    total = k + 2 * given
-    twin = f"the twin's loss adds only λ = {given:g} (--l2)" if given else "the twin's loss has no such penalty"
-    return (f"your gradients include an L2 penalty: each weight's gradient carries an extra {total:.3g} times the "
-            f"weight, the biases' none; that is the gradient of λ‖W‖² with λ = {total / 2:.3g} (or of (λ/2)‖W‖² "
-            f"with λ = {total:.3g}). {twin.capitalize()}: pass --l2 {total / 2:.3g} to check it as written, or set "
-            f"yours to 0")

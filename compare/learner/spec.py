@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from .blame import LearnerRaised
-from .network import Network, book_delta_fits, found_network
+from .network import LOSS_OF, Network, book_delta_fits, found_network, softmax_loss
 from .returns import BadReturn
 
 LOGITS_AS_SIGMOID = ("your a_out has no output activation (logits), but your backward is the book's sigmoid + "
@@ -35,22 +35,29 @@ def with_nonzero_biases(learner, seed: int):
 
 
 def their_network(first, make, batch: tuple[np.ndarray, np.ndarray], seed: int) -> tuple[Network | None, str]:
-    """``(the network their forward computes, or None for the book's, a note on what was assumed)``; the
-    forward check says what differs from the book's where nothing fits.
+    """``(the network their forward computes, or None for the book's, a note on what was found or assumed)``;
+    the forward check says what differs from the book's where nothing fits.
 
-    An output left as logits whose backward is the book's sigmoid + squared-error one (read from their
-    output bias's gradient) means a sigmoid was meant: the book's output is assumed, and the forward check
-    says the sigmoid is missing.
+    Under a softmax output, the loss is the one their backward differentiates (``network.softmax_loss``). An
+    output left as logits whose backward is the book's sigmoid + squared-error one (read from their output
+    bias's gradient) means a sigmoid was meant: the book's output is assumed, and the forward check says the
+    sigmoid is missing.
     """
     X, y = batch
     try:
         network = found_network(with_nonzero_biases(first, seed), X)
-        if network is None or network.output != "logits":
-            return network, ""
-        learner = with_nonzero_biases(make(), seed)
-        a_out, d_bias_out = learner.forward(X)["a_out"], learner.gradients(X, y)[learner.order[1]]
     except (LearnerRaised, BadReturn):   # the checks say so, in their words
         return None, ""
+    if network is None or network.output == "sigmoid":
+        return network, ""
+    try:
+        learner = with_nonzero_biases(make(), seed)
+        a_out, d_bias_out = learner.forward(X)["a_out"], learner.gradients(X, y)[learner.order[1]]
+    except (LearnerRaised, BadReturn):   # their backward fails: the gradient check says so, on this network
+        return network, ""
+    if network.output == "softmax":
+        loss, note = softmax_loss(a_out, y, d_bias_out, learner.dtype)
+        return dataclasses.replace(network, loss="" if loss == LOSS_OF["softmax"] else loss), note
     if not book_delta_fits(a_out, y, d_bias_out, learner.dtype):
         return network, ""
     return dataclasses.replace(network, output="sigmoid"), LOGITS_AS_SIGMOID

@@ -78,7 +78,7 @@ class TrainingResult:
 
 def _loss_and_mse(probas: np.ndarray, y: np.ndarray, loss_name: str) -> tuple[float, float]:
     """Loss L and the lesson's printed MSE from class probabilities (B, C), as scratch defines them."""
-    if loss_name == "mse":
+    if loss_name != "cross_entropy":   # squared error, on sigmoid or softmax outputs
         loss = mse_value(probas, y)
     else:  # the learner hands over probabilities, not logits: -mean(log p_y), clamped away from log(0)
         loss = float(-np.mean(np.log(np.maximum(probas[np.arange(len(y)), y], np.finfo(probas.dtype).tiny))))
@@ -159,7 +159,7 @@ def _agreement(learner, data: Dataset, result: TrainingResult, start: dict[str, 
     if within_floor(gaps, scales, learner.dtype):
         return agreed_within_floor(result.largest_gap, learner.dtype, steps=len(gaps), **words)
     envelope = envelope_steps(learner.sizes, learner.activation, learner.loss_name, learner.dtype, start,
-                              data.X_train, data.y_train, result.batches, result.lr, seed)
+                              data.X_train, data.y_train, result.batches, result.lr, seed, getattr(learner, "l2", 0.0))
     return judge(zip(gaps, scales), envelope, learner.dtype, steps=len(gaps), **words)
 
 

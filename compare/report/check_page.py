@@ -50,8 +50,9 @@ def _intro(report: CheckReport) -> list:
 
 
 def _what(report: CheckReport, settings: dict) -> list:
-    loss = ("sigmoid outputs, squared error summed over classes" if report.loss == "mse" else
-            "softmax + cross-entropy on the last layer's outputs")
+    loss = {"mse": "sigmoid outputs, squared error summed over classes",
+            "softmax_mse": "softmax outputs, squared error summed over classes"}.get(
+        report.loss, "softmax + cross-entropy on the last layer's outputs")
     blocks = [f"Class `{report.class_name}` from `{report.file or '?'}`: {report.layout_note}. "
               f"Network {' → '.join(map(str, report.sizes))}, {report.activation} hidden units, {loss}, "
               f"**{report.dtype}**. Checked on {report.batch or 'no batch'}.",
@@ -115,7 +116,7 @@ def _code(report: CheckReport, cls: Any) -> list:
                      ("torch: the layers do the forward pass", [quote(torch_impl.build_model)])]),
             Columns([(f"yours: {cls.__name__}.backward", [backward]),
                      ("torch: autograd does the backward pass", [quote(torch_impl.train_step), quote(
-                         torch_impl.squared_error_loss if report.loss == "mse" else torch_impl.loss_function)])])]
+                         torch_impl.loss_function if report.loss == "cross_entropy" else torch_impl.squared_error_loss)])])]
 
 
 def build_check_page(report: CheckReport, settings: dict, run_metrics: dict | None, figures: set[str],

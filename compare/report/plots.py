@@ -16,6 +16,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+# What each loss name means, for the titles (the names are scratch's and torch_impl's).
+LOSS_TITLES = {"mse": "squared error summed over classes", "cross_entropy": "cross-entropy",
+               "softmax_mse": "squared error on softmax outputs"}
+
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLORS = {"scratch": "#0072B2", "torch": "#D55E00", "gap": "#009E73",
           "float64": "#009E73", "float32": "#CC79A7", "grey": "#666666"}
@@ -54,7 +58,7 @@ def plot_training(history: dict[str, list[dict]], max_weight_diff: list[float], 
     fig.subplots_adjust(**FIXED, hspace=0.32, wspace=0.3, top=0.91 if title else 0.95)
     axes = fig.subplots(2, 2)
     ax = axes.flat[0]
-    loss_title = {"mse": "squared error summed over classes", "cross_entropy": "cross-entropy"}[loss]
+    loss_title = LOSS_TITLES[loss]
     _twin_lines(ax, history, "loss", ": loss L")
     _twin_lines(ax, history, "mse", ": printed MSE", marker="o", markersize=3, linewidth=1.2)
     ax.set_yscale("log")

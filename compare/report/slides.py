@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plots import _gap_axes, _twin_lines, axes_title
+from .plots import LOSS_TITLES, _gap_axes, _twin_lines, axes_title
 
 SLIDE_INCHES = (12.8, 7.2)   # 16:9; 1280 x 720 px at the 100 dpi every figure is saved with
 MIN_PT = 14                  # the smallest text a slide may hold
@@ -44,7 +44,7 @@ def slide_loss(history: dict[str, list[dict]], loss: str = "mse") -> Figure:
     _twin_lines(ax, history, "mse", ": printed MSE", marker="o", markersize=5, linewidth=2)
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    what = {"mse": "squared error summed over classes", "cross_entropy": "cross-entropy"}[loss]
+    what = LOSS_TITLES[loss]
     _readable(ax, f"training loss L ({what}) and printed MSE", "epoch", "loss on the training set (log scale)")
     return fig
 
