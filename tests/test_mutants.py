@@ -33,6 +33,11 @@ from compare.gradcheck.mutants_deep import (
     DeepHidden1TanhDerivativeAtActivation,
     DeepHidden2DerivativeMissing,
 )
+from compare.gradcheck.mutants_softmax import (
+    EveryBiasPenalised,
+    OutputDeltaSoftmaxStaleTwo,
+    OutputDeltaSoftmaxWithoutJacobian,
+)
 from compare.report.html import render_html
 from compare.report.mutants_page import build_mutants_page
 
@@ -86,6 +91,21 @@ def test_mutant_is_caught_with_a_right_diagnosis(mutant, gallery):
     assert r.how == ("generic" if mutant.__name__ in GENERIC else "precise"), (r.how, kinds)
     if r.how == "precise":
         assert kinds[0] == mutant.expected, f"{mutant.__name__}: the most specific finding comes first: {kinds}"
+
+
+def test_past_the_chapter_the_softmax_and_penalty_mutants_are_named_for_their_network(gallery):
+    stale = gallery[OutputDeltaSoftmaxStaleTwo]
+    assert stale.network == "784-16-12-10 sigmoid cross_entropy"
+    assert "the 2 of the squared error's derivative stayed when the output became a softmax" in (
+        stale.report.diagnosis[0].message)
+    jacobian = gallery[OutputDeltaSoftmaxWithoutJacobian]
+    assert jacobian.network == "784-16-12-10 sigmoid softmax_mse"
+    assert "leaves out the softmax's Jacobian" in jacobian.report.diagnosis[0].message
+    biases = gallery[EveryBiasPenalised]
+    assert biases.network == "784-16-12-10 sigmoid l2 0.01"
+    assert biases.report.diagnosis[0].params == ["0.bias", "2.bias", "4.bias"]
+    assert biases.report.diagnosis[0].message.startswith("the biases' gradients carry an L2 penalty too, 0.02 times "
+                                                         "each bias: like weight_decay in the twin (and --l2 0.01)")
 
 
 def test_a_one_class_batch_misses_the_mutants_that_mix_up_targets(gallery):

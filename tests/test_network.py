@@ -68,6 +68,7 @@ def test_a_softmax_backward_that_is_neither_loss_says_which_it_assumed(mnist5k, 
                                    "of softmax + squared error, even times a constant: checked against softmax + "
                                    "squared error, the nearer of the two")
     assert next(s for s in report.stages if s.name == "gradients").status == "FAIL"
+    assert "softmax-jacobian-diagonal" in [f.kind for f in report.findings], report.table()
 
 
 def test_a_squared_error_averaged_over_the_classes_under_a_softmax_is_named(mnist5k, tmp_path):
@@ -80,6 +81,22 @@ def test_a_squared_error_averaged_over_the_classes_under_a_softmax_is_named(mnis
     assert next(s for s in report.stages if s.name == "gradients").summary.startswith(
         "your backward is the gradient of softmax + squared error summed over the classes, times 0.1 = "
         "1/num_classes: the squared error is averaged over the 10 classes too (nn.MSELoss()'s mean)")
+
+
+def test_at_depth_two_a_softmax_backward_is_read_the_same_way(mnist5k, tmp_path):
+    deep = (LEARNERS / "two_hidden.py").read_text().replace(
+        "        a_out = sigmoid(z_out)\n",
+        "        e = np.exp(z_out - z_out.max(axis=1, keepdims=True))\n        a_out = e / e.sum(axis=1, keepdims=True)\n")
+    book_delta = "        d_a_out__d_z_out = a_out * (1. - a_out)\n        delta_out = d_loss__d_a_out * d_a_out__d_z_out"
+    assert book_delta in deep
+    (tmp_path / "jacobian.py").write_text(deep.replace(book_delta, "        delta_out = a_out * (d_loss__d_a_out - "
+                                                       "np.sum(a_out * d_loss__d_a_out, axis=1, keepdims=True))"))
+    (tmp_path / "stale.py").write_text(deep.replace(book_delta, "        delta_out = d_loss__d_a_out"))
+    report = check(tmp_path / "jacobian.py", mnist5k)
+    assert report.passed and report.loss == "softmax_mse" and report.sizes == (784, 50, 30, 10), report.table()
+    report = check(tmp_path / "stale.py", mnist5k)
+    assert report.loss == "cross_entropy" and next(s for s in report.stages if s.name == "gradients").summary.startswith(
+        "your backward is the gradient of softmax + cross-entropy, times 2: the 2 of the squared error stayed")
 
 
 def test_tanh_hidden_units_and_logits_outputs_are_built_as_theirs(mnist5k, tmp_path):
@@ -133,6 +150,16 @@ def test_an_l2_penalty_in_the_gradients_is_recognised_with_its_lambda(mnist5k, t
     (tmp_path / "biased.py").write_text(biased)
     report = check(tmp_path / "biased.py", mnist5k)
     assert not report.passed and "l2-penalty" not in [f.kind for f in report.findings], report.table()
+    # On every bias as well as every weight: an L2 penalty that reaches the biases.
+    everywhere = biased.replace(
+        "        d_loss__db_out = d_loss__db_out + 2 * self.l2_lambda * self.bias_out\n",
+        "        d_loss__db_out = d_loss__db_out + 2 * self.l2_lambda * self.bias_out\n"
+        "        d_loss__d_b_h = d_loss__d_b_h + 2 * self.l2_lambda * self.bias_h\n")
+    (tmp_path / "everywhere.py").write_text(everywhere)
+    report = check(tmp_path / "everywhere.py", mnist5k)
+    finding = next(f for f in report.findings if f.kind == "l2-on-biases")
+    assert finding.message.startswith("every gradient carries an extra 0.0002 times its parameter, the biases' too: "
+                                      "an L2 penalty (λ = 0.0001 in λ‖·‖²) on the biases as well"), report.table()
 
 
 @pytest.mark.parametrize("name", ["softmax_cross_entropy.py", "tanh_hidden.py"])

@@ -161,7 +161,7 @@ def test_solution_and_exercise_differ_only_in_the_exercise_bodies():
     nbformat.validate(stub)
     assert [c.metadata for c in stub.cells] == [c.metadata for c in solution.cells]
     tagged = exercise_cells(stub)
-    assert len(tagged) == 2
+    assert len(tagged) == 3
     assert [i for i, (a, b) in enumerate(zip(stub.cells, solution.cells)) if a.source != b.source] == tagged
     first = stub.cells[tagged[0]].source
     assert first.startswith("def backward(self, x, a_h, a_out, y):")
@@ -175,6 +175,7 @@ def test_the_reference_solution_passes(tmp_path):
     failed, error = run_notebook(nb, tmp_path)
     assert failed is None, f"cell {failed} failed: {error}"
     assert "your backward matches autograd" in printed(nb) and "your update matches optimizer.step()" in printed(nb)
+    assert "your softmax + cross-entropy backward matches autograd" in printed(nb)
 
 
 def test_the_stub_fails_in_the_check_cell_asking_to_fill_it_in(tmp_path):
@@ -220,6 +221,20 @@ def test_a_wrong_update_fails_naming_where_it_parts(tmp_path, old, new, said):
     assert failed == exercise_cells(nb)[1] + 1 and said in error, error
     if "+=" in new:   # the hint names the parameter and what it did
         assert "weight_h moved uphill" in error, error
+
+
+def test_the_books_2_left_in_the_softmax_exercise_is_named_in_the_check_cell(tmp_path):
+    nb = exercise_notebook(solution=True)
+    index = exercise_cells(nb)[2]
+    cell = nb.cells[index]
+    old = "delta_out = (a_out - int_to_onehot(y, self.num_classes)) / n"
+    assert cell.source.startswith("def backward_softmax(self, x, a_h, a_out, y):") and old in cell.source
+    cell.source = cell.source.replace(old, "delta_out = 2. * (a_out - int_to_onehot(y, self.num_classes)) / n")
+    failed, error = run_notebook(nb, tmp_path)
+    assert failed == index + 1, error
+    words = error.split("\n\n")[0]
+    assert "your backward is the gradient of softmax + cross-entropy, times 2: the 2 of the squared error stayed" in (
+        words) and "the likely line" in words, words
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ BAD_SPECS = [
     ({"activation": "softplus"}, "activation must be one of"),
     ({"loss": "hinge"}, "loss must be one of"),
     ({"sizes": [784, 50, 1], "loss": "cross_entropy"}, "cross_entropy needs at least 2 output classes"),
+    ({"sizes": [784, 50, 1], "loss": "softmax_mse"}, "softmax_mse needs at least 2 output classes"),
 ]
 
 

@@ -93,13 +93,14 @@ def _mutants(X, y, out: Path | None, batch: str) -> tuple[dict, int]:
     print(f"mutant gallery: batch of {len(y)} with {k} class{'es' * (k != 1)}; the one-class check uses its "
           f"{counts[alone]} rows of class {alone}")
     w = max(len(r.mutant.__name__) for r in results)
-    print(f"{'mutant':<{w}} {'network':<21} {'expected diagnosis':<30} {'found':<50} {'diagnosis':<9} "
+    nw = max(len(r.network) for r in results)
+    print(f"{'mutant':<{w}} {'network':<{nw}} {'expected diagnosis':<30} {'found':<50} {'diagnosis':<9} "
           f"{'one class':<9} caught")
     rows = []
     for r in results:
         found = ", ".join(dict.fromkeys(f.kind for f in r.report.diagnosis)) or "(check passed)"
         one = "caught" if r.one_class_caught else "missed"
-        print(f"{r.mutant.__name__:<{w}} {r.network:<21} {r.mutant.expected:<30} {found:<50} "
+        print(f"{r.mutant.__name__:<{w}} {r.network:<{nw}} {r.mutant.expected:<30} {found:<50} "
               f"{r.how if r.caught else '-':<9} {one:<9} {'yes' if r.caught else 'NO: ' + r.how}")
         buggy, _, correct = bug_line(r.mutant)
         print(f"    bug: {buggy}   fix: {correct}")

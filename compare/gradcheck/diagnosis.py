@@ -25,7 +25,14 @@ import numpy as np
 from ..agreement.tolerances import tolerance
 from .factors import explain_factor, sub_batch_factor
 from .finite_differences import reference_model
-from .mistakes import TARGETS_MIXED, known_mistakes, shifted_labels, targets_mixed
+from .mistakes import (
+    TARGETS_MIXED,
+    known_mistakes,
+    penalty_on_biases,
+    penalty_on_biases_words,
+    shifted_labels,
+    targets_mixed,
+)
 from .naming import layer_of, layer_words, param_words, params_words
 
 LOCALISING = ("first-wrong-layer", "wrong", "manual-differs")  # say where, not which mistake
@@ -158,7 +165,8 @@ def _constant_factor(kinds: dict, bad: list[str], reference: dict, whose: str, l
                        f"update would climb the loss (gradient ascent). {check}", bad, -1.0)
     # A second batch size can tell a missing / n from a class mean only when the manual side is the suspect.
     recheck = (lambda: sub_batch_factor(model, X, y, bad)) if whose == "true gradient" else None
-    kind, words = explain_factor(factors[0], int(np.shape(X)[0]), int(model.sizes[-1]), whose, recheck)
+    kind, words = explain_factor(factors[0], int(np.shape(X)[0]), int(model.sizes[-1]), whose, recheck,
+                                 getattr(model, "loss_name", "mse"))
     where = "every parameter" if len(bad) == len(reference) else "only " + shown
     return Finding(kind, f"{words}. Affected: {where}", bad, factors[0])
 
@@ -195,6 +203,11 @@ def _classic_mistake(model, X, y, manual: dict, bad: list[str], rtol: float, aga
 
     ref = reference_model(model)
     X64, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if against_truth:
+        true = ref.gradients(X64, y)
+        k = penalty_on_biases(manual, true, model.state_dict(), ref.l2, close)
+        if k is not None:
+            return [Finding("l2-on-biases", penalty_on_biases_words(k, ref.l2), bad)]
     for kind, explanation, grads in known_mistakes(ref, X64, y):
         if all(close(manual.get(k), g) for k, g in grads.items()):
             return [Finding(kind, explanation, bad)]

@@ -60,8 +60,9 @@ def _batch(s: float, n_batch: int, whose: str) -> str:
             f"d_loss__d_a_out = 2 * (a_out - y) / n), and sum, not average, delta for a bias")
 
 
-def explain_factor(s: float, n_batch: int, n_classes: int, whose: str, recheck=None) -> tuple[str, str]:
-    """(kind, words) for manual = s x reference on every affected parameter.
+def explain_factor(s: float, n_batch: int, n_classes: int, whose: str, recheck=None, loss: str = "mse"
+                   ) -> tuple[str, str]:
+    """(kind, words) for manual = s x reference on every affected parameter of a network trained on ``loss``.
 
     ``recheck()`` -> ``(m, s')`` (``sub_batch_factor``) is asked only when s fits both the batch size and
     num_classes; without it, or when it cannot tell, the words say both.
@@ -84,6 +85,11 @@ def explain_factor(s: float, n_batch: int, n_classes: int, whose: str, recheck=N
         return "loss-reduction", _classes(s, n_classes, whose)
     if by_batch:
         return "batch-reduction", _batch(s, n_batch, whose)
+    if loss == "cross_entropy" and _near(s, 2):
+        return "factor-two", (f"manual gradients are {_ratio(s, whose)}: with softmax + cross-entropy the output's "
+                              f"delta is (softmax(z_out) - onehot) / n, with no 2; the 2 of the squared error's "
+                              f"derivative stayed when the output became a softmax (and with softmax + squared error, "
+                              f"the delta would need the softmax's Jacobian)")
     if _fits(s, 2):
         return "factor-two", (f"manual gradients are {_ratio(s, whose)}: the 2 from the derivative of the square, "
                               f"d(a - y)**2/da = 2 (a - y), is missing or doubled")

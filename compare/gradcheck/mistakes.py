@@ -75,6 +75,49 @@ def known_mistakes(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
                _variant_gradients(ref, X, y, output_delta=lambda o, t: 2 * (o - losses.onehot(t, o.shape[1])) / n))
 
 
+    if ref.loss_name == "softmax_mse":
+        n = X.shape[0]
+
+        def d_loss__d_a_out(o, t):
+            return 2 * (o - losses.onehot(t, o.shape[1])) / n
+
+        yield ("missing-softmax-jacobian",
+               "the output layer's delta leaves out the softmax's Jacobian: d_loss__d_a_out = 2 (a_out - onehot) / n "
+               "is handed down as if it were dL/dz_out. Through a softmax, delta_out = a_out * (g - sum(a_out * g, "
+               "axis=1, keepdims=True)) with g = d_loss__d_a_out (what is left without it is cross-entropy's "
+               "gradient, times 2)",
+               _variant_gradients(ref, X, y, output_delta=d_loss__d_a_out))
+        yield ("softmax-jacobian-diagonal",
+               "the output layer's delta multiplies by a_out * (1 - a_out), the sigmoid's derivative: that is only "
+               "the diagonal of the softmax's Jacobian. Each softmax output depends on every z_out: delta_out = "
+               "a_out * (g - sum(a_out * g, axis=1, keepdims=True)) with g = d_loss__d_a_out",
+               _variant_gradients(ref, X, y, output_delta=lambda o, t: d_loss__d_a_out(o, t) * o * (1 - o)))
+
+
+def penalty_on_biases(manual: dict, true: dict, params: dict, l2: float, close: Close) -> float | None:
+    """``k`` > 0 when each bias's gradient is the true one plus ``k`` times the bias (an L2 penalty's gradient
+    on the biases) and each weight's is right: with ``l2`` the true one carries its penalty already, without it
+    the weights carry the same ``k`` times their value. None otherwise, or where every bias is zero."""
+    biases = [name for name in true if name.endswith("bias")]
+    b = {name: np.asarray(params[name], dtype=np.float64) for name in true}
+    den = sum(float(np.vdot(b[name], b[name])) for name in biases)
+    if not biases or den == 0 or any(manual.get(name) is None for name in true):
+        return None
+    k = sum(float(np.vdot(np.asarray(manual[name], dtype=np.float64) - true[name], b[name])) for name in biases) / den
+    weight_k = 0.0 if l2 else k
+    fits = all(close(manual[name], true[name] + (k if name.endswith("bias") else weight_k) * b[name]) for name in true)
+    return k if k > 0 and fits else None
+
+
+def penalty_on_biases_words(k: float, l2: float) -> str:
+    if l2:
+        return (f"the biases' gradients carry an L2 penalty too, {k:.3g} times each bias: like weight_decay in the twin "
+                f"(and --l2 {l2:g}), the penalty is on the weights only; leave the biases out of it")
+    return (f"every gradient carries an extra {k:.3g} times its parameter, the biases' too: an L2 penalty (λ = "
+            f"{k / 2:.3g} in λ‖·‖²) on the biases as well as the weights; the twin's loss has none, and --l2 puts it "
+            f"on the weights only: leave the biases out of the penalty")
+
+
 def shifted_labels(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
     """(kind, explanation, gradients) for targets taken from the labels shifted by k classes."""
     n_classes = ref.sizes[-1]

@@ -3,6 +3,7 @@
 The mutants here are the textbook backward of ``TeachingMLP`` with one step changed; the changed
 line is marked ``# BUG``. Three of them mix up the targets of different examples, which only a batch
 holding several classes can show: on a one-class batch ``onehot[:, y] = 1`` *is* the one-hot.
+``mutants_softmax`` goes one step past the chapter (softmax outputs, an L2 penalty);
 ``mutants_book`` and ``mutants_deep`` add whole backwards written in the lesson's style, sharing no
 code with the recognisers in ``compare.gradcheck.mistakes``.
 
@@ -34,9 +35,8 @@ from .check import GradientReport, check_gradients
 from .diagnosis import LOCALISING, layer_of
 from .mutants_book import BOOK_MUTANTS
 from .mutants_deep import DEEP_MUTANTS
-from .teaching import TeachingMLP
-
-GALLERY_SIZES = [784, 16, 12, 10]  # two hidden layers, so "the first wrong layer" can be seen
+from .mutants_softmax import SOFTMAX_MUTANTS
+from .teaching import GALLERY_SIZES, TeachingMLP
 
 
 def _mse_delta(out, y, scale=2.0, per=None):
@@ -213,7 +213,7 @@ MUTANTS = [OutputDeltaMeanOverClasses, OutputDeltaSumsOverBatch, OutputDeltaMiss
            MissingOutputBias, EveryBiasMeanNotSum, EveryWeightGradientTransposed, HiddenDerivativeAtActivation,
            MissingHiddenDerivative, MissingOutputDerivative, HiddenReluThroughDeadUnits, HiddenTanhDerivativeFormula,
            Hidden2SkipsDerivative, OnehotWholeColumns, OnehotLabelsOffByOne, OnehotOfAnotherRow,
-           *BOOK_MUTANTS, *DEEP_MUTANTS]
+           *SOFTMAX_MUTANTS, *BOOK_MUTANTS, *DEEP_MUTANTS]
 INDEPENDENT = [*BOOK_MUTANTS, *DEEP_MUTANTS]  # written apart from the recognisers
 
 
@@ -253,7 +253,7 @@ def judge(mutant: Any, report: GradientReport) -> tuple[bool, str]:
 @dataclass
 class GalleryResult:
     mutant: Any             # a mutant class: expected, enters_at, a docstring
-    network: str            # "784-16-12-10 sigmoid"
+    network: str            # "784-16-12-10 sigmoid", then the loss when not the book's, and any l2
     report: GradientReport
     caught: bool
     how: str                # see ``judge``
@@ -272,6 +272,8 @@ def run_gallery(X: np.ndarray, y: np.ndarray) -> list[GalleryResult]:
         names, model = getattr(mutant, "names", None), build(mutant)
         report = check_gradients(model, X, y, names=names)
         alone = check_gradients(model, X[one], y[one], names=names)
-        network = f"{'-'.join(map(str, model.sizes))} {model.activation}"
+        l2 = getattr(model, "l2", 0.0)
+        extra = [model.loss_name] * (model.loss_name != "mse") + [f"l2 {l2:g}"] * bool(l2)
+        network = " ".join([f"{'-'.join(map(str, model.sizes))} {model.activation}", *extra])
         results.append(GalleryResult(mutant, network, report, *judge(mutant, report), not alone.passed))
     return results

@@ -15,6 +15,7 @@ from scratch import MLP
 from scratch.activations import DERIVATIVES
 from scratch.losses import DELTAS
 
+GALLERY_SIZES = [784, 16, 12, 10]  # the mutant gallery's: two hidden layers, so "the first wrong layer" can be seen
 OutputDelta = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (out (B, C), y (B,)) -> dL/dz_out (B, C)
 HiddenDerivative = Callable[[np.ndarray], np.ndarray]          # a (B, H) -> da/dz (B, H), from the output a
 

@@ -1,9 +1,10 @@
 """``exercise.ipynb``: the heart of the lesson left to the learner, each answer checked against PyTorch.
 
-Two cells are tagged ``exercise`` (cell metadata ``tags``): the book's ``backward`` and the training
-step's update. The cell after each checks it (``compare.assert_backprop_matches``; lockstep training
-beside ``optim.SGD``) and fails, in plain words, when it is wrong or still the stub. ``solution=True``
-writes the same cells with the same tags; only the bodies of the two exercise cells differ.
+Three cells are tagged ``exercise`` (cell metadata ``tags``): the book's ``backward``, the training step's
+update, and, one step past the chapter, the backward of a softmax output with cross-entropy. The cell after
+each checks it (``compare.assert_backprop_matches``, which finds the softmax and checks against it; lockstep
+training beside ``optim.SGD``) and fails, in plain words, when it is wrong or still the stub. ``solution=True``
+writes the same cells with the same tags; only the bodies of the exercise cells differ.
 """
 
 from __future__ import annotations
@@ -67,6 +68,36 @@ STEP_SOLUTION = '''    model.weight_out -= learning_rate * d_loss__dw_out
     model.bias_h -= learning_rate * d_loss__d_b_h
 '''
 
+SOFTMAX_NET = '''class SoftmaxNet(scratch.NeuralNetMLP):
+    """The book's network with the softmax output the chapter ends on: a_out's rows sum to 1."""
+
+    def forward(self, x):
+        z_h = np.dot(x, self.weight_h.T) + self.bias_h              # (n, 50)
+        a_h = sigmoid(z_h)
+        z_out = np.dot(a_h, self.weight_out.T) + self.bias_out      # (n, 10)
+        e = np.exp(z_out - z_out.max(axis=1, keepdims=True))        # max-shifted: exp never overflows
+        a_out = e / e.sum(axis=1, keepdims=True)                    # softmax, (n, 10)
+        return a_h, a_out
+'''
+
+SOFTMAX_HEAD = '''def backward_softmax(self, x, a_h, a_out, y):
+    """The four gradients of softmax + cross-entropy, output layer first, for SoftmaxNet above.
+
+    L = -mean over the n examples of log a_out[i, y_i], with a_out = softmax(z_out).
+    Work out dL/dz_out through the softmax first: it is simpler than the book's delta. The hidden layer is
+    the book's.
+
+    Returns d_loss__dw_out (10, 50), d_loss__db_out (10,), d_loss__d_w_h (50, 784), d_loss__d_b_h (50,).
+    """
+'''
+SOFTMAX_SOLUTION = '''    n = x.shape[0]
+    delta_out = (a_out - int_to_onehot(y, self.num_classes)) / n   # dL/dz_out, (n, 10)
+    d_loss__dw_out = delta_out.T @ a_h                             # (10, 50)
+    d_loss__db_out = delta_out.sum(axis=0)                         # (10,)
+    delta_h = (delta_out @ self.weight_out) * a_h * (1. - a_h)     # (n, 50)
+    return d_loss__dw_out, d_loss__db_out, delta_h.T @ x, delta_h.sum(axis=0)
+'''
+
 SETUP = """\
 import numpy as np
 
@@ -91,6 +122,14 @@ with explain_failure("backward"):
 print(report.table())
 print("your backward matches autograd")"""
 
+CHECK_SOFTMAX = """\
+SoftmaxNet.backward = backward_softmax   # your cell above
+
+with explain_failure("backward_softmax"):
+    report = compare.assert_backprop_matches(SoftmaxNet, epochs=0, data=data)
+print(report.table())
+print("your softmax + cross-entropy backward matches autograd")"""
+
 CHECK_STEP = """\
 result = check_update(train_step, scratch.NeuralNetMLP, data=data, epochs=1)
 print(f"{result.steps_per_epoch} steps beside optimizer.step(): weights at most {result.largest_gap:.2g} apart")
@@ -100,6 +139,7 @@ print("your update matches optimizer.step()")"""
 def exercise_cells(solution: bool = False, seed: int = 123) -> list[NotebookNode]:
     backward_body = BACKWARD_SOLUTION if solution else STUB_BODY
     step_body = STEP_SOLUTION if solution else STUB_BODY
+    softmax_body = SOFTMAX_SOLUTION if solution else STUB_BODY
     return [
         markdown("# Exercise: write the backward pass, and the update, yourself\n\n"
                  "The cells tagged `exercise` are yours. Fill one in, run it, then run the check cell below it: "
@@ -119,6 +159,14 @@ def exercise_cells(solution: bool = False, seed: int = 123) -> list[NotebookNode
                  "names the first step where they part. It uses the book's backward, so it checks the update alone."),
         code(STEP_HEAD + step_body, tags=(TAG,)),
         code(CHECK_STEP),
+        markdown("## 3. One step past the chapter: softmax + cross-entropy\n\nThe chapter ends by pointing at a "
+                 "softmax output trained with cross-entropy. `SoftmaxNet` below is the book's network with that "
+                 "output. Write its backward: the check finds the softmax from your forward, builds the twin with "
+                 "`nn.CrossEntropyLoss()` to match, and says in words what differs (a 2 left over from the squared "
+                 "error is named)."),
+        code(SOFTMAX_NET),
+        code(SOFTMAX_HEAD + softmax_body, tags=(TAG,)),
+        code(CHECK_SOFTMAX),
     ]
 
 
