@@ -161,7 +161,7 @@ def test_solution_and_exercise_differ_only_in_the_exercise_bodies():
     nbformat.validate(stub)
     assert [c.metadata for c in stub.cells] == [c.metadata for c in solution.cells]
     tagged = exercise_cells(stub)
-    assert len(tagged) == 3
+    assert len(tagged) == 7   # backward, the update, the softmax backward; the network, loss, step and evaluation
     assert [i for i, (a, b) in enumerate(zip(stub.cells, solution.cells)) if a.source != b.source] == tagged
     first = stub.cells[tagged[0]].source
     assert first.startswith("def backward(self, x, a_h, a_out, y):")
@@ -176,6 +176,8 @@ def test_the_reference_solution_passes(tmp_path):
     assert failed is None, f"cell {failed} failed: {error}"
     assert "your backward matches autograd" in printed(nb) and "your update matches optimizer.step()" in printed(nb)
     assert "your softmax + cross-entropy backward matches autograd" in printed(nb)
+    assert "your step matches optimizer.step() for 3 steps" in printed(nb)
+    assert "no graph recorded" in printed(nb)
 
 
 def test_the_stub_fails_in_the_check_cell_asking_to_fill_it_in(tmp_path):
@@ -235,6 +237,18 @@ def test_the_books_2_left_in_the_softmax_exercise_is_named_in_the_check_cell(tmp
     words = error.split("\n\n")[0]
     assert "your backward is the gradient of softmax + cross-entropy, times 2: the 2 of the squared error stayed" in (
         words) and "the likely line" in words, words
+
+
+def test_a_pytorch_step_without_zero_grad_fails_in_its_check_cell_with_the_words(tmp_path):
+    nb = exercise_notebook(solution=True)
+    index = next(i for i in exercise_cells(nb) if nb.cells[i].source.startswith("def train_step(net, optimizer"))
+    zero_grad = "    optimizer.zero_grad()              # .grad accumulates: clear the last step's\n"
+    assert zero_grad in nb.cells[index].source + "\n"
+    nb.cells[index].source = (nb.cells[index].source + "\n").replace(zero_grad, "").rstrip()
+    failed, error = run_notebook(nb, tmp_path)
+    assert failed == index + 1, error
+    assert error == ("ExerciseFailed: at step 2 your step used the sum of this batch's and the previous batches' "
+                     "gradients: call optimizer.zero_grad() before loss.backward() (.grad accumulates)")
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """``exercise.ipynb``: the heart of the lesson left to the learner, each answer checked against PyTorch.
 
-Three cells are tagged ``exercise`` (cell metadata ``tags``): the book's ``backward``, the training step's
-update, and, one step past the chapter, the backward of a softmax output with cross-entropy. The cell after
+Cells tagged ``exercise`` (cell metadata ``tags``): the book's ``backward``, the training step's update,
+one step past the chapter the backward of a softmax output with cross-entropy, then the PyTorch side
+(``exercise_torch``: the network, the loss, the training step, the evaluation). The cell after
 each checks it (``compare.assert_backprop_matches``, which finds the softmax and checks against it; lockstep
 training beside ``optim.SGD``) and fails, in plain words, when it is wrong or still the stub. ``solution=True``
 writes the same cells with the same tags; only the bodies of the exercise cells differ.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from .exercise_torch import torch_cells
 from .notebook import code, markdown, notebook, quote, write_notebook
 
 TAG = "exercise"
@@ -167,6 +169,7 @@ def exercise_cells(solution: bool = False, seed: int = 123) -> list[NotebookNode
         code(SOFTMAX_NET),
         code(SOFTMAX_HEAD + softmax_body, tags=(TAG,)),
         code(CHECK_SOFTMAX),
+        *torch_cells(TAG, solution),
     ]
 
 
