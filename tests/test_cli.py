@@ -129,3 +129,30 @@ def test_bad_flags_exit_2(args, message, capsys):
         main(["run", *args])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def leftover_marks(html: str) -> list[str]:
+    """Inline Markdown left as text in a page: backticks or *stars* outside code, pre, style and tags."""
+    import re
+
+    text = re.sub(r"<(pre|code|style)\b.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    found = re.findall(r"[^\n]{0,30}`[^\n]{0,30}", text)
+    found += re.findall(r"[^\n]{0,30}(?<![\w*])\*{1,2}\S[^*\n]*?\S\*{1,2}(?![\w*])[^\n]{0,30}", text)
+    return found
+
+
+def test_every_page_renders_its_inline_markdown(short_run, tmp_path):
+    out = short_run[1]
+    assert main(["check", str(ROOT / "tests" / "learners" / "softmax_stale_two.py"), "--epochs", "1",
+                 "--out", str(tmp_path / "check")]) == 1
+    assert main(["gradcheck", "--mutants", "--out", str(tmp_path / "mutants")]) == 0
+    pages = [out / "report.html", out / "lesson.html", tmp_path / "check" / "report.html",
+             *(tmp_path / "mutants").glob("*.html")]
+    assert len(pages) == 4
+    for page in pages:
+        html = page.read_text()
+        assert leftover_marks(html) == [], page.name
+    lesson = (out / "lesson.html").read_text()
+    assert "<code>delta_out</code> <em>is</em> <code>z_out.grad</code>" in lesson
+    assert "<a href=" in lesson and '"><code>torch.autograd.gradcheck</code></a>' in lesson

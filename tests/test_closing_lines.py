@@ -30,7 +30,7 @@ def test_lesson_ends_with_lesson_html_and_the_notebook(tmp_path, capsys):
 def test_exercise_ends_with_the_notebook(tmp_path, capsys):
     out = tmp_path / "e"
     assert main(["lesson", "--exercise", "--out", str(out)]) == 0
-    assert last_line(capsys) == f"wrote {out}/exercise.ipynb: open it with jupyter lab or jupyter notebook"
+    assert last_line(capsys) == f"wrote {out}/exercise.ipynb: open it with jupyter lab"
 
 
 def test_check_ends_with_report_html(tmp_path, capsys):

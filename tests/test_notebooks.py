@@ -45,6 +45,15 @@ def run_notebook(nb, cwd: Path) -> tuple[int | None, str]:
     return None, ""
 
 
+def traceback_text(nb) -> str:
+    """What the failed cell shows: its traceback's lines, colours removed."""
+    import re
+
+    lines = [line for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+             for line in o.traceback]
+    return "\n".join(re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines)
+
+
 def printed(nb) -> str:
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
@@ -121,6 +130,10 @@ def test_lesson_notebook_runs_top_to_bottom(tmp_path):
     assert "delta_out vs z_out.grad" in text and "d_loss__a_h * d_a_h__d_z_h vs z_h.grad" in text
     assert any(o.output_type == "display_data" and "image/png" in o.data
                for c in nb.cells if c.cell_type == "code" for o in c.outputs)   # the training curves, inline
+    # no check cell echoes an Out: only the cell that shows the network on purpose
+    echoed = [c.source.splitlines()[-1] for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "execute_result"]
+    assert echoed == ["net"], echoed
 
 
 # --- the PyTorch side the lesson quotes -------------------------------------------------------
@@ -208,6 +221,10 @@ def test_a_wrong_backward_fails_in_the_check_cell_with_the_diagnosis(tmp_path, m
     words = error.split("\n\n")[0]   # the plain words, before the full table
     assert words.startswith("ExerciseFailed: your backward does not match autograd")
     assert diagnosis in words and "the likely line" in words
+    shown = traceback_text(nb)   # the message alone: no frames of the checking code, each finding once
+    assert "contextlib" not in shown and "grade.py" not in shown and "File " not in shown, shown
+    first = words.splitlines()[1].removeprefix("- ")
+    assert shown.count(first) == 1, shown
 
 
 @pytest.mark.parametrize(("old", "new", "said"), [

@@ -98,7 +98,7 @@ def main(args) -> int:
         print(f"wrote {out}/lesson.html: open it in a browser; and {out}/lesson.ipynb{executed}: open it with "
               f"jupyter lab")
     else:
-        print(f"wrote {out}/{name}{executed}: open it with jupyter lab or jupyter notebook")
+        print(f"wrote {out}/{name}{executed}: open it with jupyter lab")
     return 0
 
 

@@ -104,15 +104,16 @@ class CheckReport:
             return "verdict: your backprop agrees with PyTorch"
         return "verdict: DISAGREES with PyTorch" + (f": {self.raised}" if self.raised else "")
 
-    def table(self) -> str:
+    def table(self, findings: bool = True) -> str:
         """What ``mlp-compare check`` prints, and ``str(report)``: the headline, one line per check, the
-        intermediates and gradient tables, the findings, and the verdict in one line."""
+        intermediates and gradient tables, the findings, and the verdict in one line. ``findings=False``, for
+        a caller that has said them already: no findings, and each check's line without its summary."""
         lines = [self.headline(), self.isolation, *([self.not_run] if self.not_run else [])]
         if self.batch:
             lines.append(f"batch: {self.batch}")
         lines.append("")
         for i, s in enumerate(self.stages, 1):
-            lines.append(f"{i}. {TITLES[s.name]:<23} {s.status:<7} {s.summary}")
+            lines.append(f"{i}. {TITLES[s.name]:<23} {s.status:<7} {s.summary if findings else ''}".rstrip())
         if self.intermediates:
             lines += ["", "intermediates (yours against the twin's, on the same weights and batch):",
                       f"  {'name':<18} {'what':<19} {'shape':<9} {'verdict':<8} {'max abs':>9} {'max rel':>9}"]
@@ -125,7 +126,7 @@ class CheckReport:
             table = self.gradient_check.table().splitlines()[:2 + len(self.gradient_check.rows)]
             lines += ["", "gradients (autograd, finite differences, directional derivatives):"]
             lines += ["  " + line for line in table]
-        if self.findings:
+        if self.findings and findings:
             lines += [""] + [f"finding: {f.message}" for f in self.findings]
         lines += ["", self.verdict()]
         return "\n".join(lines)

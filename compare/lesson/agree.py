@@ -21,8 +21,9 @@ def as_numpy(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def agree(name: str, numpy_value, torch_value, rtol: float | None = None, atol: float | None = None) -> float:
-    """Print and return max |numpy - torch| for ``name``; ``AssertionError`` (one line) when they differ.
+def agree(name: str, numpy_value, torch_value, rtol: float | None = None, atol: float | None = None) -> None:
+    """Print max |numpy - torch| for ``name``; ``AssertionError`` (one line) when they differ. Returns nothing,
+    so a check cell ending with it echoes no ``Out:``.
 
     Both values have the same shape, e.g. a_out (n, 10) from ``forward`` and ``net(X)``. By default they are
     judged as every comparison here is (``compare_arrays``); ``rtol`` / ``atol`` set an entry-wise bound
@@ -42,4 +43,3 @@ def agree(name: str, numpy_value, torch_value, rtol: float | None = None, atol: 
     if not ok:
         raise AssertionError(f"{name}: NumPy and PyTorch differ by up to {diff:.3g} (tolerance rtol {rtol:g}, "
                              f"atol {atol:g}); the cells above no longer compute the same thing")
-    return diff

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -37,11 +38,17 @@ def execute(nb: NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT_S) -> Noteb
     """
     require_nbclient()
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     # The kernel must import this checkout's packages, wherever the notebook is written.
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONPATH": path}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=env)
+    with tempfile.TemporaryDirectory(prefix="mlp-compare-kernel-") as sockets:
+        # Where the system has them, the kernel talks over local sockets in a private folder: nothing listens
+        # on a TCP port, and ipykernel has no plain-text TCP to warn about. Elsewhere (Windows) TCP on localhost.
+        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}}
+                        if os.name == "posix" else {})
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
+                                resources={"metadata": {"path": str(cwd)}})
+        client.execute(env=env)
     return nb

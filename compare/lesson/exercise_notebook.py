@@ -16,7 +16,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from .exercise_torch import torch_cells
-from .notebook import code, markdown, notebook, quote, write_notebook
+from .notebook import INSTALL, code, markdown, notebook, quote, write_notebook
 
 TAG = "exercise"
 STUB_BODY = '    raise NotImplementedError("your code here")\n'
@@ -105,9 +105,11 @@ import numpy as np
 
 import compare
 import scratch
-from compare.lesson.grade import check_update, explain_failure
+from compare.lesson.grade import check_update, explain_failure, show_plainly
 from scratch import int_to_onehot
 from scratch.activations import sigmoid
+
+show_plainly()   # a failed check shows its message alone, not the checking code's frames
 
 SEED = {seed}
 data = compare.load_dataset("mnist-5k", seed=SEED)   # 5,000 real digits, embedded: no download
@@ -146,7 +148,7 @@ def exercise_cells(solution: bool = False, seed: int = 123) -> list[NotebookNode
         markdown("# Exercise: write the backward pass, and the update, yourself\n\n"
                  "The cells tagged `exercise` are yours. Fill one in, run it, then run the check cell below it: "
                  "the check compares your code with PyTorch's autograd on real digits and says, in words, what "
-                 "differs. Run the setup cell first."),
+                 "differs. Run the setup cell first." + INSTALL),
         code(SETUP.format(seed=seed)),
         markdown("## 1. The backward pass\n\nThe forward pass below is the book's (quoted from the project). Write "
                  "`backward`: the chain rule, layer by layer, from the output back to the hidden layer. The check "

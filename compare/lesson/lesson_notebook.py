@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from .notebook import code, markdown, notebook, quote, write_notebook
+from .notebook import INSTALL, code, markdown, notebook, quote, write_notebook
 from .pages import STEPS, TRAP_TITLE
 
 
@@ -119,7 +119,7 @@ CELLS = {
         ("scratch.train:sgd_step", "torch_impl.idiomatic:train_step"),
         "optimizer = torch.optim.SGD(net.parameters(), lr=0.1)\n"
         "sgd_step(model, X_batch, y_batch, 0.1)\n"
-        "train_step(net, optimizer, X_t, y_t)",
+        "loss_t = train_step(net, optimizer, X_t, y_t)",
         "agree(\"weight_h after one step\", model.weight_h, net[0].weight)\n"
         "agree(\"weight_out after one step\", model.weight_out, net[2].weight)"),
     "minibatches": Cells(
@@ -203,8 +203,7 @@ TRAP = [
          "    a_h, a_out = model.forward(X_batch)\n"
          "    d_loss__dw_out = model.backward(X_batch, a_h, a_out, y_batch)[0]\n"
          "    ratio = np.linalg.norm(d_loss__dw_out) / np.linalg.norm(net[2].weight.grad.numpy())\n"
-         "    print(f\"the book's gradient / this loss's gradient: {ratio:.6f}\")\n"
-         "    return ratio\n\n"
+         "    print(f\"the book's gradient / this loss's gradient: {ratio:.6f}\")\n\n"
          "gradient_ratio(loss_fn)"),
     markdown("The ratio is 10: the number of classes. The fix is one line: sum over the classes, average over the "
              "examples. Run it and the cell after it: the ratio becomes 1."),
@@ -220,7 +219,7 @@ def lesson_cells(seed: int = 123) -> list[NotebookNode]:
         "learning rate 0.1), written twice: the book's `NeuralNetMLP` in NumPy and an `nn.Sequential` trained the "
         "PyTorch way. Every code cell marked with a `# file:line` label is the project's real source; run them "
         "top to bottom. Each step ends with a check cell that prints how far the two sides are apart: a few "
-        "times 1e-16 is the last bit of a float64."), code(SETUP.format(seed=seed))]
+        "times 1e-16 is the last bit of a float64." + INSTALL), code(SETUP.format(seed=seed))]
     for i, step in enumerate(STEPS, 1):
         c = CELLS[step.key]
         cells.append(markdown(f"## {i}. {step.title}\n\n{step.text}\n\n**Shapes:** {c.shapes}"))

@@ -19,6 +19,11 @@ from .pages import Quote
 
 KEY = "mlp_compare"
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+# The first cell of each notebook ends with what a student installs to run it.
+INSTALL = ("\n\n**To run it:** install this package with its `notebook` extra, from wherever your teacher publishes "
+           "it (`pip install \"mlp-compare[notebook]\"`, or `pip install -e \".[notebook]\"` in a checkout): that "
+           "brings Jupyter; then `jupyter lab`.")
+
 
 
 def markdown(text: str) -> NotebookNode:

@@ -4,7 +4,8 @@ A page (``Page``) is a title, an introduction and numbered sections of blocks: p
 images, notes and code shown side by side. ``compare.report.run_page``, ``compare.report.check_page`` and ``compare.lesson.pages`` build pages;
 ``render_html`` (here) and ``compare.report.markdown.render_markdown_page`` write them.
 
-Text is plain with two inline marks, ```code``` and ``**bold**``. Every string is HTML-escaped
+Text is plain with three inline marks, ```code```, ``**bold**`` and ``*emphasis*`` (a star next to a space,
+as in ``a * b``, is a star). Every string is HTML-escaped
 before the marks are turned into tags, so a user-supplied path or name can never inject markup;
 links are ``Link`` objects, never parsed out of text. The page holds no script, no external font
 or stylesheet, and images are ``data:`` URIs: it can be mailed, archived, opened offline, printed.
@@ -142,14 +143,22 @@ footer { margin-top:2.5rem; color:var(--muted); font-size:.85rem; }
 """
 
 
+EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+
+
+def _marks(text: str) -> str:
+    """Bold, then emphasis, in escaped text outside code."""
+    return EMPHASIS.sub(r"<em>\1</em>", re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text))
+
+
 def inline(text: Text) -> str:
-    """Escape ``text`` for HTML, then turn ```code``` and ``**bold**`` into tags; Links become anchors."""
+    """Escape ``text`` for HTML, then turn ```code```, ``**bold**`` and ``*emphasis*`` into tags (never inside
+    code); Links become anchors, their text marked up the same way."""
     if isinstance(text, list):
-        return "".join(f'<a href="{escape(p.href)}">{escape(p.text)}</a>' if isinstance(p, Link) else inline(p)
+        return "".join(f'<a href="{escape(p.href)}">{inline(p.text)}</a>' if isinstance(p, Link) else inline(p)
                        for p in text)
-    out = escape(str(text))
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    parts = re.split(r"`([^`]+)`", escape(str(text)))   # odd parts are code
+    return "".join(f"<code>{p}</code>" if i % 2 else _marks(p) for i, p in enumerate(parts))
 
 
 def _table(t: Table) -> str:
