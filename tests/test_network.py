@@ -64,9 +64,9 @@ def test_a_softmax_backward_that_is_neither_loss_says_which_it_assumed(mnist5k, 
     (tmp_path / "diagonal.py").write_text(diagonal)
     report = check(tmp_path / "diagonal.py", mnist5k)
     assert not report.passed and report.loss == "softmax_mse", report.table()
-    assert report.network_note == ("your output bias's gradient is neither that of softmax + cross-entropy nor that "
-                                   "of softmax + squared error, even times a constant: checked against softmax + "
-                                   "squared error, the nearer of the two")
+    assert report.network_note == ("your output layer's gradients are neither those of softmax + cross-entropy nor "
+                                   "those of softmax + squared error, even times a constant: checked against softmax "
+                                   "+ squared error, the nearer of the two")
     assert next(s for s in report.stages if s.name == "gradients").status == "FAIL"
     assert "softmax-jacobian-diagonal" in [f.kind for f in report.findings], report.table()
 
@@ -257,3 +257,108 @@ def test_a_bad_l2_is_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["check", str(LEARNERS / "l2_penalty.py"), "--l2", "-1"])
     assert e.value.code == 2 and "expected an L2 penalty λ >= 0, like 1e-4, got '-1'" in capsys.readouterr().err
+
+
+# --- reading the loss and the penalty, at their edges ------------------------------------------------
+
+
+def _softmax_case(n_classes: int, seed: int = 0):
+    import numpy as np
+
+    from scratch.losses import softmax, softmax_mse_delta
+
+    rng = np.random.default_rng(seed)
+    a_h, y = rng.uniform(0, 1, (12, 5)), np.arange(12) % n_classes
+    a_out = softmax(rng.normal(0, 1, (12, n_classes)))
+    ce = (a_out - np.eye(n_classes)[y]) / 12
+    return a_h, a_out, y, {"cross_entropy": ce, "softmax_mse": softmax_mse_delta(a_out, y)}
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 10])
+def test_softmax_loss_tells_the_losses_apart_with_two_classes_too(n_classes):
+    from compare.learner.network import softmax_loss
+
+    a_h, a_out, y, deltas = _softmax_case(n_classes)
+    for loss, delta in deltas.items():
+        for c in (1.0, 0.5, 2.0, 1 / n_classes):
+            assert softmax_loss(a_h, a_out, y, c * delta.T @ a_h, c * delta.sum(0), "float64")[0] == loss, (loss, c)
+    flipped = -deltas["cross_entropy"]   # no loss's gradient times a positive constant: the nearer, said so
+    found, note = softmax_loss(a_h, a_out, y, flipped.T @ a_h, flipped.sum(0), "float64")
+    assert note.startswith("your output layer's gradients are neither"), (found, note)
+
+
+def test_a_forgotten_output_bias_gradient_does_not_decide_the_loss(mnist5k, tmp_path):
+    source = (LEARNERS / "softmax_squared_error.py").read_text()
+    (tmp_path / "no_bias.py").write_text(source.replace(
+        "d_loss__db_out = np.sum(delta_out, axis=0)", "d_loss__db_out = np.zeros(self.num_classes)"))
+    report = check(tmp_path / "no_bias.py", mnist5k)
+    assert report.loss == "softmax_mse" and "nearer" in report.network_note, report.table()
+    assert [r.shown for r in report.gradient_check.rows if not r.passed] == ["bias_out"], report.table()
+
+
+def test_a_difference_at_rounding_is_no_l2_penalty():
+    import numpy as np
+
+    from compare.learner.penalty import l2_coefficient
+
+    rng = np.random.default_rng(0)
+    ref = {"0.weight": rng.normal(size=(4, 3)), "0.bias": rng.normal(size=4)}
+    weights = {"0.weight": rng.normal(size=(4, 3)), "0.bias": np.zeros(4)}
+    noisy = {k: v * (1 + 1e-9 * rng.normal(size=v.shape)) for k, v in ref.items()}
+    assert l2_coefficient(noisy, ref, weights, "float64") is None
+    penalised = {"0.weight": ref["0.weight"] + 2e-4 * weights["0.weight"], "0.bias": ref["0.bias"]}
+    assert l2_coefficient(penalised, ref, weights, "float64") == pytest.approx(2e-4)
+
+
+def test_their_lambda_is_read_whatever_its_type_and_a_raising_property_ends_nothing(mnist5k, tmp_path):
+    source = (LEARNERS / "l2_penalty.py").read_text()
+    typed = source.replace("        self.l2_lambda = l2_lambda\n",
+                           "        self.l2_lambda = np.float32(l2_lambda)\n        self.alpha = 2 * l2_lambda\n").replace(
+        "    def forward(self, x):\n", "    @property\n    def regularisation(self):\n"
+        "        raise RuntimeError('not trained yet')\n\n    def forward(self, x):\n")
+    assert typed != source
+    (tmp_path / "typed.py").write_text(typed)
+    report = check_backprop(load_target(str(tmp_path / "typed.py")).cls, data=mnist5k, epochs=0, isolate=True)
+    summary = next(s for s in report.stages if s.name == "gradients").summary
+    assert summary.startswith("your gradients include an L2 penalty λ‖W‖² with λ = 0.0001 (your l2_lambda)"), summary
+
+
+def test_an_exercise_that_asks_for_cross_entropy_pins_it(mnist5k):
+    cls = load_target(str(LEARNERS / "softmax_squared_error.py")).cls
+    report = check_backprop(cls, data=mnist5k, epochs=0, loss="cross_entropy")
+    assert not report.passed and report.loss == "cross_entropy", report.table()
+    assert report.network_note == "checked against softmax + cross-entropy, as asked"
+    with pytest.raises(ValueError, match="loss must be None .read from the backward., 'cross_entropy' or"):
+        check_backprop(cls, data=mnist5k, epochs=0, loss="mse")
+
+
+def test_a_misshapen_gradient_beside_a_wrong_one_is_named_not_a_crash(batch):
+    import numpy as np
+
+    import scratch
+    from compare import check_gradients
+
+    class Net(scratch.MLP):
+        def gradients(self, X, y):
+            g = super().gradients(X, y)
+            g["2.bias"] = g["2.bias"][:, None]
+            g["0.weight"] = g["0.weight"] * 1.5
+            return g
+
+    model = Net([784, 16, 10])
+    for _, b in model.layers():
+        b[...] = np.random.default_rng(0).normal(0, 0.1, b.shape)
+    report = check_gradients(model, *batch)
+    assert not report.passed and "shape" in [f.kind for f in report.diagnosis], report.table()
+
+
+@pytest.mark.parametrize(("s", "n_batch", "n_classes", "kind", "words"), [
+    (2.0, 100, 2, "factor-two", "the 2 of the squared error's derivative stayed when the output became a softmax"),
+    (0.5, 100, 10, "factor-two", "with softmax + cross-entropy the output's delta is (softmax(z_out) - onehot) / n"),
+    (0.1, 64, 10, "loss-reduction", "averages the cross-entropy over the n x 10 entries"),
+])
+def test_a_cross_entropy_factor_is_explained_in_cross_entropys_words(s, n_batch, n_classes, kind, words):
+    from compare.gradcheck.factors import explain_factor
+
+    found, said = explain_factor(s, n_batch, n_classes, "true gradient", loss="cross_entropy")
+    assert found == kind and words in said and "the derivative of the square" not in said, said

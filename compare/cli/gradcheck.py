@@ -44,8 +44,9 @@ def main(args) -> int:
         raise UserError("--out writes the mutant gallery's page: use it with --mutants")
     if args.out is not None:
         prepare_out_dir(args.out, overwrite=True)
-    if not args.mutants and args.torch_loss == "mse-mean" and args.loss != "mse":
-        raise UserError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse")
+    if not args.mutants and args.torch_loss == "mse-mean" and args.loss == "cross_entropy":
+        raise UserError("--torch-loss mse-mean compares against the lesson's squared error: use it with --loss mse "
+                        "or softmax_mse")
     data = load_dataset("mnist-5k", seed=args.seed, dtype=np.dtype(args.dtype))
     if args.batch_size > len(data.y_train):
         raise UserError(f"batch size must be at most {len(data.y_train)} (the mnist-5k training split), "

@@ -47,7 +47,11 @@ def _ratio(s: float, whose: str) -> str:
     return f"exactly {s:.6g}× the {whose}" if abs(s) >= 1 else f"exactly 1/{1 / s:.6g} of the {whose}"
 
 
-def _classes(s: float, n_classes: int, whose: str) -> str:
+def _classes(s: float, n_classes: int, whose: str, loss: str = "mse") -> str:
+    if loss == "cross_entropy":
+        return (f"manual gradients are {_ratio(s, whose)}: they differ by a factor {n_classes:.1f} = num_classes, a "
+                f"loss-reduction mismatch. One side averages the cross-entropy over the n x {n_classes} entries "
+                f"(np.mean(-onehot * np.log(a_out))); it is summed over the classes and averaged over the examples")
     return (f"manual gradients are {_ratio(s, whose)}: they differ by a factor {n_classes:.1f} = num_classes, a "
             f"loss-reduction mismatch. One side averages the squared error over the {n_classes} classes too "
             f"(nn.MSELoss()'s 'mean', the lesson's printed MSE); the lesson's backward differentiates the error "
@@ -67,7 +71,14 @@ def explain_factor(s: float, n_batch: int, n_classes: int, whose: str, recheck=N
     ``recheck()`` -> ``(m, s')`` (``sub_batch_factor``) is asked only when s fits both the batch size and
     num_classes; without it, or when it cannot tell, the words say both.
     """
-    by_classes, by_batch = _fits(s, n_classes), n_batch > 1 and _fits(s, n_batch)
+    if loss == "cross_entropy" and _fits(s, 2):   # no square, no 2 to lose: one left over, or halved
+        return "factor-two", (f"manual gradients are {_ratio(s, whose)}: with softmax + cross-entropy the output's "
+                              f"delta is (softmax(z_out) - onehot) / n, with no 2"
+                              + ("; the 2 of the squared error's derivative stayed when the output became a softmax "
+                                 "(and with softmax + squared error, the delta would need the softmax's Jacobian)"
+                                 if _near(s, 2) else ""))
+    by_classes = _fits(s, n_classes)
+    by_batch = n_batch > 1 and _fits(s, n_batch)
     if by_classes and by_batch:
         m, s2 = recheck() if recheck is not None else (0, None)
         both = (f"the batch holds {n_batch} examples and there are {n_classes} classes, so the factor {n_batch} "
@@ -76,20 +87,15 @@ def explain_factor(s: float, n_batch: int, n_classes: int, whose: str, recheck=N
             return "batch-reduction", (f"{_batch(s, n_batch, whose)} ({both} the factor is {s2:.6g}: it follows "
                                        f"the batch size, so it is a missing or extra / n, not a mean over classes)")
         if s2 is not None and _near(s2, s):
-            return "loss-reduction", (f"{_classes(s, n_classes, whose)} ({both} the factor stays {s2:.6g}: it is "
+            return "loss-reduction", (f"{_classes(s, n_classes, whose, loss)} ({both} the factor stays {s2:.6g}: it is "
                                       f"the number of classes, not the batch size)")
         return "loss-reduction", (f"manual gradients are {_ratio(s, whose)}: the batch holds {n_batch} examples "
                                   f"and there are {n_classes} classes, so this is a missing or extra / n, or a "
                                   f"mean over the classes; check it on a batch of another size to tell which")
     if by_classes:
-        return "loss-reduction", _classes(s, n_classes, whose)
+        return "loss-reduction", _classes(s, n_classes, whose, loss)
     if by_batch:
         return "batch-reduction", _batch(s, n_batch, whose)
-    if loss == "cross_entropy" and _near(s, 2):
-        return "factor-two", (f"manual gradients are {_ratio(s, whose)}: with softmax + cross-entropy the output's "
-                              f"delta is (softmax(z_out) - onehot) / n, with no 2; the 2 of the squared error's "
-                              f"derivative stayed when the output became a softmax (and with softmax + squared error, "
-                              f"the delta would need the softmax's Jacobian)")
     if _fits(s, 2):
         return "factor-two", (f"manual gradients are {_ratio(s, whose)}: the 2 from the derivative of the square, "
                               f"d(a - y)**2/da = 2 (a - y), is missing or doubled")

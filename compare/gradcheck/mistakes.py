@@ -73,9 +73,7 @@ def known_mistakes(ref: scratch.MLP, X, y) -> Iterator[tuple[str, str, dict]]:
                "the output layer's delta leaves out the sigmoid derivative a_out * (1 - a_out): "
                "delta_out = dL/da_out * a_out * (1 - a_out), as in the lesson's d_a_out__d_z_out",
                _variant_gradients(ref, X, y, output_delta=lambda o, t: 2 * (o - losses.onehot(t, o.shape[1])) / n))
-
-
-    if ref.loss_name == "softmax_mse":
+    elif ref.loss_name == "softmax_mse":
         n = X.shape[0]
 
         def d_loss__d_a_out(o, t):
@@ -101,8 +99,9 @@ def penalty_on_biases(manual: dict, true: dict, params: dict, l2: float, close: 
     biases = [name for name in true if name.endswith("bias")]
     b = {name: np.asarray(params[name], dtype=np.float64) for name in true}
     den = sum(float(np.vdot(b[name], b[name])) for name in biases)
-    if not biases or den == 0 or any(manual.get(name) is None for name in true):
-        return None
+    if not biases or den == 0 or any(manual.get(name) is None or np.shape(manual[name]) != true[name].shape
+                                     for name in true):
+        return None   # (a missing or misshapen gradient is named for what it is)
     k = sum(float(np.vdot(np.asarray(manual[name], dtype=np.float64) - true[name], b[name])) for name in biases) / den
     weight_k = 0.0 if l2 else k
     fits = all(close(manual[name], true[name] + (k if name.endswith("bias") else weight_k) * b[name]) for name in true)

@@ -62,7 +62,7 @@ def _dataset(data: Dataset | None, seed: int, dtype: np.dtype) -> Dataset:
 def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0.1, seed: int = 123,
                    dtype="float64", data: Dataset | None = None, file: str | None = None,
                    isolate: bool = False, timeout: float = 120.0, allow_imports: tuple[str, ...] = (),
-                   l2: float = 0.0) -> CheckReport:
+                   l2: float = 0.0, loss: str | None = None) -> CheckReport:
     """Check a learner's class (or instance) against its PyTorch twin; returns the ``CheckReport``.
 
     ``obj``: the book's ``NeuralNetMLP`` shape or the ``scratch.MLP`` contract; a class is built as
@@ -70,6 +70,8 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     training afterwards (0 skips it). ``data``: the mnist-5k ``Dataset`` to use (loaded when not given).
     Raises ``CannotCheck`` (a ``ValueError``) when the class cannot be loaded, built or adapted.
 
+    ``loss``: under a softmax output, check against this loss (``"cross_entropy"`` or ``"softmax_mse"``) instead of
+    the one read from the backward: an exercise that asks for one loss pins it.
     ``l2``: λ of an L2 penalty λ‖W‖² on the weights (not the biases) that the twin's loss adds, to check a
     class whose backward adds its gradient 2λW (training uses ``weight_decay`` = 2λ on the weights).
     ``allow_imports``: modules a backward may use (``"torch"``); by default a backward that is not NumPy code
@@ -81,13 +83,16 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     dtype = np.dtype(dtype)
     if isolate and not is_remote(obj):
         return _check_isolated(obj, file, dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype,
-                                               data=data, timeout=timeout, allow_imports=allow_imports, l2=l2))
+                                               data=data, timeout=timeout, allow_imports=allow_imports, l2=l2,
+                                               loss=loss))
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0 (0 skips training), got {epochs}")
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0 (0: no penalty), got {l2}")
+    if loss not in (None, "cross_entropy", "softmax_mse"):
+        raise ValueError(f"loss must be None (read from the backward), 'cross_entropy' or 'softmax_mse', got {loss!r}")
     file = file or _source_file(obj)
     name = obj.__name__ if inspect.isclass(obj) or is_remote(obj) else class_name_of(obj)
     report = CheckReport(name, shown(file) if file else None, dtype=dtype.name, seed=seed)
@@ -118,7 +123,7 @@ def check_backprop(obj, *, epochs: int = 5, batch_size: int = 100, lr: float = 0
     with same_threads(1):
         network = None
         if isinstance(first, BookLearner):   # the twin is built as the network they built, found from their forward
-            network, report.network_note = their_network(first, subj.make, batches[0], seed)
+            network, report.network_note = their_network(first, subj.make, batches[0], seed, loss)
             if network is not None:
                 report.activation, report.loss = network.activation, network.loss_name
                 report.network = "" if network.is_book else network.words()

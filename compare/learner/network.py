@@ -12,8 +12,8 @@ their weights, plus their bias), and their ``a_out`` with a sigmoid, a softmax (
 | softmax | squared error summed over classes | ``a_out * (g - sum(a_out * g))``, ``g = 2 (a_out - onehot) / n`` |
 | logits | softmax + cross-entropy | ``(softmax(a_out) - onehot) / n`` |
 
-Under a softmax, which of its two losses their backward differentiates is read from their output bias's
-gradient (``softmax_loss``: where the loss enters, before any hidden layer can be wrong), and a backward
+Under a softmax, which of its two losses their backward differentiates is read from their output layer's
+gradients (``softmax_loss``: where the loss enters, before any hidden layer can be wrong), and a backward
 whose gradients are those of the loss times a constant is named for it (``scaled_loss_finding``).
 
 Lesson: the chapter's closing remark on softmax and cross-entropy; ``forward`` of ``NeuralNetMLP``.
@@ -111,29 +111,39 @@ def book_delta_fits(a_out: np.ndarray, y: np.ndarray, d_bias_out: np.ndarray, dt
     return matches(d_bias_out, book, dtype)
 
 
-def softmax_loss(a_out: np.ndarray, y: np.ndarray, d_bias_out: np.ndarray, dtype) -> tuple[str, str]:
-    """``(loss, note)``: which loss a backward under a softmax output differentiates, from their output bias's
-    gradient and their own ``a_out``: ``"cross_entropy"`` or ``"softmax_mse"``, exactly or times a constant
-    (the gradient check then names the constant); when neither fits, the nearer, and the note says so."""
+def softmax_loss(a_h: np.ndarray, a_out: np.ndarray, y: np.ndarray, d_weight_out: np.ndarray,
+                 d_bias_out: np.ndarray, dtype) -> tuple[str, str]:
+    """``(loss, note)``: which loss a backward under a softmax output differentiates, read from their output
+    layer's gradients (weight (C, H), in the twin's layout, and bias) and their own ``a_h`` (the last hidden
+    layer's) and ``a_out``: ``"cross_entropy"`` or ``"softmax_mse"``, exactly or times a constant (the gradient
+    check then names the constant); when neither fits, the nearer, and the note says so. The weight is read
+    too: with two classes the biases' gradients of the two losses are always proportional."""
     a = np.asarray(a_out, dtype=np.float64)
     n = a.shape[0]
     g = 2.0 * (a - np.eye(a.shape[1])[np.asarray(y)]) / n                # d L / d a_out of the squared error
-    candidates = {"cross_entropy": (g / 2).sum(axis=0),
-                  "softmax_mse": (a * (g - (a * g).sum(axis=1, keepdims=True))).sum(axis=0)}
-    theirs = {"bias": np.asarray(d_bias_out, dtype=np.float64)}
+    deltas = {"cross_entropy": g / 2, "softmax_mse": a * (g - (a * g).sum(axis=1, keepdims=True))}
+    theirs = {"weight": np.asarray(d_weight_out, dtype=np.float64), "bias": np.asarray(d_bias_out, dtype=np.float64)}
+    candidates = {loss: {"weight": d.T @ np.asarray(a_h, dtype=np.float64), "bias": d.sum(axis=0)}
+                  for loss, d in deltas.items()}
+    if any(theirs[k].shape != v.shape for k, v in candidates["cross_entropy"].items()):
+        return "cross_entropy", ""   # the gradient check says what shape is wrong
     for loss, ref in candidates.items():
-        if matches(theirs["bias"], ref, dtype):
+        if all(matches(theirs[k], ref[k], dtype) for k in ref):
             return loss, ("your backward matches softmax + squared error (the Jacobian of the softmax is there)"
                           if loss == "softmax_mse" else "")
     for loss, ref in candidates.items():
-        if factor_of(theirs, {"bias": ref}, dtype) is not None:
+        if factor_of(theirs, ref, dtype) is not None:
             return loss, ""
-    gaps = {loss: float(np.linalg.norm(theirs["bias"] - ref) / max(float(np.linalg.norm(ref)), 1e-300))
-            for loss, ref in candidates.items()}
-    nearer = min(gaps, key=gaps.__getitem__)
+    flat = {loss: np.concatenate([ref["weight"].ravel(), ref["bias"]]) for loss, ref in candidates.items()}
+    mine = np.concatenate([theirs["weight"].ravel(), theirs["bias"]])
+    gaps = {loss: float(np.linalg.norm(mine - ref) / max(float(np.linalg.norm(ref)), 1e-300)) for loss, ref in flat.items()}
     words = {"cross_entropy": "softmax + cross-entropy", "softmax_mse": "softmax + squared error"}
-    return nearer, (f"your output bias's gradient is neither that of softmax + cross-entropy nor that of softmax + "
-                    f"squared error, even times a constant: checked against {words[nearer]}, the nearer of the two")
+    head = ("your output layer's gradients are neither those of softmax + cross-entropy nor those of softmax + "
+            "squared error, even times a constant: checked against ")
+    if abs(gaps["cross_entropy"] - gaps["softmax_mse"]) <= 1e-9 * max(gaps.values()):
+        return "cross_entropy", head + "softmax + cross-entropy, the loss a softmax usually goes with (neither is nearer)"
+    nearer = min(gaps, key=gaps.__getitem__)
+    return nearer, head + f"{words[nearer]}, the nearer of the two"
 
 
 def factor_of(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray], dtype) -> float | None:

@@ -20,7 +20,8 @@ import numpy as np
 from .handles import attribute_names, read_all
 from .network import CLOSE, matches
 
-LAMBDA_NAME = re.compile(r"l2|lambda|lam$|lmbda|reg|decay|penalty|alpha", re.IGNORECASE)
+# Names that read as a penalty's λ, the surest first: an ``alpha`` may as well be a learning rate.
+LAMBDA_NAMES = (re.compile(r"l2|lambda|lmbda|lam$", re.IGNORECASE), re.compile(r"reg|decay|penalty|alpha", re.IGNORECASE))
 
 
 def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarray],
@@ -31,6 +32,8 @@ def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarra
     below 0. All three by state-dict key, in the twin's layout."""
     keys = [k for k in reference if k.endswith("weight")]
     if not keys or not all(matches(theirs[k], reference[k], dtype) for k in reference if not k.endswith("weight")):
+        return None
+    if all(matches(theirs[k], reference[k], dtype) for k in keys):   # a difference too small to name: rounding
         return None
     num = sum(float(np.vdot(theirs[k] - reference[k], weights[k])) for k in keys)
     den = sum(float(np.vdot(weights[k], weights[k])) for k in keys)
@@ -43,16 +46,23 @@ def l2_coefficient(theirs: dict[str, np.ndarray], reference: dict[str, np.ndarra
 
 
 def their_lambdas(obj) -> dict[str, float]:
-    """``{attribute: value}``: the numbers their object holds under names that read as a penalty's λ."""
-    names = [n for n, shape in attribute_names(obj).items() if shape is None and LAMBDA_NAME.search(n)]
-    if not names:
-        return {}
-    values = {n: v for n, (v, _) in read_all(obj, names).items()}
-    found = {}
-    for n, v in values.items():
-        v = v.item() if isinstance(v, np.ndarray) and v.shape == () else v
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
-            found[n] = float(v)
+    """``{attribute: value}``: the positive numbers their object holds under names that read as a penalty's λ,
+    the surest names first. Reading them is a courtesy: an attribute that cannot be read is left out."""
+    found: dict[str, float] = {}
+    try:
+        names = [n for n, shape in attribute_names(obj).items() if shape is None]
+    except Exception:  # noqa: BLE001  their object, or a worker that cannot describe it: no λ to read
+        return found
+    for pattern in LAMBDA_NAMES:
+        for name in (n for n in names if pattern.search(n) and n not in found):
+            try:
+                value = read_all(obj, [name])[name][0]
+            except Exception:  # noqa: BLE001  a property of theirs that raises, or a value that cannot cross
+                continue
+            if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:   # a NumPy number, as it crossed
+                value = np.ravel(value)[0].item()
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+                found[name] = float(value)
     return found
 
 
@@ -69,10 +79,12 @@ def l2_finding(k: float, given: float = 0.0, lambdas: dict[str, float] | None = 
                 f"or add the penalty's gradient 2λW to each weight's gradient")
     twin = f"the twin's loss adds λ = {given:g} (--l2)" if given else "the twin's loss has none"
     advice = f"pass --l2 {total / 2:.3g}{{}} to compare with weight_decay, or set yours to 0"
-    for name, value in (lambdas or {}).items():
+    lambdas = lambdas or {}
+    for name, value in lambdas.items():   # their λ with gradient 2λW, looked for under every name first
         if _same(value, total / 2):
             return (f"your gradients include an L2 penalty λ‖W‖² with λ = {value:.3g} (your {name}): each weight's "
                     f"gradient carries 2λW, the biases' none; {twin}: {advice.format('')}")
+    for name, value in lambdas.items():
         if _same(value, total):
             return (f"your gradients include an L2 penalty whose gradient is λW with λ = {value:.3g} (your {name}), "
                     f"the biases' none: you wrote (λ/2)‖W‖², and --l2 adds λ‖W‖²; {twin}: {advice.format(' (λ/2)')}")

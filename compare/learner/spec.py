@@ -2,8 +2,9 @@
 non-zero biases every check runs at.
 
 - ``with_nonzero_biases``: the checks' starting point, every term of forward present;
-- ``their_network``: the network found from their forward (``network.found_network``), and logits under
-  the book's backward read as a sigmoid left out;
+- ``their_network``: the network found from their forward (``network.found_network``), the loss a softmax
+  output's backward differentiates (``network.softmax_loss``), and logits under the book's backward read as
+  a sigmoid left out;
 - ``as_checked``: a maker of learners that carry both (their hidden units and output, ``--l2``).
 """
 
@@ -34,11 +35,17 @@ def with_nonzero_biases(learner, seed: int):
     return learner
 
 
-def their_network(first, make, batch: tuple[np.ndarray, np.ndarray], seed: int) -> tuple[Network | None, str]:
+def _with_loss(network: Network, loss: str) -> Network:
+    return dataclasses.replace(network, loss="" if loss == LOSS_OF["softmax"] else loss)
+
+
+def their_network(first, make, batch: tuple[np.ndarray, np.ndarray], seed: int, loss: str | None = None
+                  ) -> tuple[Network | None, str]:
     """``(the network their forward computes, or None for the book's, a note on what was found or assumed)``;
     the forward check says what differs from the book's where nothing fits.
 
-    Under a softmax output, the loss is the one their backward differentiates (``network.softmax_loss``). An
+    Under a softmax output, the loss is the one their backward differentiates (``network.softmax_loss``), or
+    ``loss`` when one is asked for (an exercise that names its loss). An
     output left as logits whose backward is the book's sigmoid + squared-error one (read from their output
     bias's gradient) means a sigmoid was meant: the book's output is assumed, and the forward check says the
     sigmoid is missing.
@@ -52,12 +59,16 @@ def their_network(first, make, batch: tuple[np.ndarray, np.ndarray], seed: int) 
         return network, ""
     try:
         learner = with_nonzero_biases(make(), seed)
-        a_out, d_bias_out = learner.forward(X)["a_out"], learner.gradients(X, y)[learner.order[1]]
+        outputs, grads = learner.forward(X), learner.gradients(X, y)
     except (LearnerRaised, BadReturn):   # their backward fails: the gradient check says so, on this network
         return network, ""
+    a_out, d_weight_out, d_bias_out = outputs["a_out"], grads[learner.order[0]], grads[learner.order[1]]
     if network.output == "softmax":
-        loss, note = softmax_loss(a_out, y, d_bias_out, learner.dtype)
-        return dataclasses.replace(network, loss="" if loss == LOSS_OF["softmax"] else loss), note
+        if loss is not None:
+            loss_words = "softmax + cross-entropy" if loss == "cross_entropy" else "softmax + squared error"
+            return _with_loss(network, loss), f"checked against {loss_words}, as asked"
+        found, note = softmax_loss(outputs[learner.outputs[-2]], a_out, y, d_weight_out, d_bias_out, learner.dtype)
+        return _with_loss(network, found), note
     if not book_delta_fits(a_out, y, d_bias_out, learner.dtype):
         return network, ""
     return dataclasses.replace(network, output="sigmoid"), LOGITS_AS_SIGMOID

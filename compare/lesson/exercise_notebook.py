@@ -130,7 +130,7 @@ CHECK_SOFTMAX = """\
 SoftmaxNet.backward = backward_softmax   # your cell above
 
 with explain_failure("backward_softmax"):
-    report = compare.assert_backprop_matches(SoftmaxNet, epochs=0, data=data)
+    report = compare.assert_backprop_matches(SoftmaxNet, epochs=0, data=data, loss="cross_entropy")
 print(report.table())
 print("your softmax + cross-entropy backward matches autograd")"""
 

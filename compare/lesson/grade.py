@@ -27,7 +27,7 @@ WHERE = (*LOCALISING, "first-difference")   # findings that say where, not which
 # The book's line where each kind of mistake usually lives (``NeuralNetMLP.backward``'s names).
 LIKELY_LINE = {
     "factor-two": "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]",
-    "loss-factor": "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]  (with cross-entropy: no 2)",
+    "loss-factor": "delta_out, the output's delta, where a constant factor of the whole gradient lives",
     "batch-reduction": "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]",
     "loss-reduction": "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]",
     "scale": "d_loss__d_a_out = 2. * (a_out - y_onehot) / y.shape[0]",

@@ -232,7 +232,7 @@ def _training(m: dict, out) -> list:
               Image("training.png", "training curves of both twins",
                     "Loss L and the lesson's printed MSE on the training set, training and validation accuracy "
                     "after each epoch, and the largest weight difference between the twins.")]
-    if c["loss"] == "mse":
+    if c["loss"] != "cross_entropy":   # squared error, on sigmoid or softmax outputs
         blocks.append(Note(f"L is the squared error summed over the {m['dataset']['n_classes']} classes and "
                            "averaged over the examples: the loss the lesson's backward differentiates. The lesson "
                            "prints the mean over all n × C entries, C times smaller: on the log axis the printed "
