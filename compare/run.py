@@ -238,6 +238,13 @@ def timing_summary(result, phase: PhaseTimer) -> dict:
                     for twin, t in result.timing.items()}
     if epochs:
         timing["torch_over_scratch"] = timing["torch"]["train_s"] / timing["scratch"]["train_s"]
+        per_epoch = result.epoch_train_s
+        for twin in ("scratch", "torch"):
+            timing[twin]["train_s_epochs"] = per_epoch[twin]
+        ratios = [t / s for s, t in zip(per_epoch["scratch"], per_epoch["torch"]) if s > 0]
+        if ratios:   # each epoch's torch/scratch, timed back to back: the spread of the ratio above
+            timing["epoch_ratios"] = {"median": float(np.median(ratios)), "min": min(ratios), "max": max(ratios),
+                                      "epochs": len(ratios)}
     else:  # nothing finished, nothing to compare
         del timing["scratch"], timing["torch"]
     timing["phases"] = phase.seconds

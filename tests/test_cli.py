@@ -156,3 +156,15 @@ def test_every_page_renders_its_inline_markdown(short_run, tmp_path):
     lesson = (out / "lesson.html").read_text()
     assert "<code>delta_out</code> <em>is</em> <code>z_out.grad</code>" in lesson
     assert "<a href=" in lesson and '"><code>torch.autograd.gradcheck</code></a>' in lesson
+
+
+def test_the_cost_line_shows_how_much_the_ratio_moves_from_epoch_to_epoch(short_run):
+    m = json.loads((short_run[1] / "metrics.json").read_text())["timing"]
+    per = {twin: m[twin]["train_s_epochs"] for twin in ("scratch", "torch")}
+    assert len(per["scratch"]) == len(per["torch"]) == 3
+    assert sum(per["scratch"]) == pytest.approx(m["scratch"]["train_s"])
+    ratios = sorted(t / s for s, t in zip(per["scratch"], per["torch"]))
+    assert m["epoch_ratios"] == {"median": pytest.approx(ratios[1]), "min": pytest.approx(ratios[0]),
+                                 "max": pytest.approx(ratios[2]), "epochs": 3}
+    html = (short_run[1] / "report.html").read_text()
+    assert f"per epoch: median {ratios[1]:.2f}×, {ratios[0]:.2f}× to {ratios[2]:.2f}× over 3 epochs" in html

@@ -115,6 +115,7 @@ def main(args) -> int:
 
 def report_outcome(m: dict, out: Path) -> int:
     """Print a run's summary (stdout) and what went wrong (stderr, one line each); return the exit code."""
+    from ..report.cost import ratio_spread
     if m["status"] == "interrupted":
         print(f"{PROG}: interrupted: {m['stopped']['message']}; wrote the partial report to {out}", file=sys.stderr)
         return 130
@@ -135,7 +136,8 @@ def report_outcome(m: dict, out: Path) -> int:
         print(f"training: {agreement['summary']}")
     print(f"test accuracy: scratch {ta['scratch']:.4f}, torch {ta['torch']:.4f} "
           f"({m['test_disagreements']} test images labelled differently)")
-    print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x")
+    spread = ratio_spread(m["timing"])
+    print(f"training time torch/scratch: {m['timing']['torch_over_scratch']:.2f}x" + (f" ({spread})" if spread else ""))
     print(f"wrote {out}/report.html and {out}/lesson.html: open them in a browser (lesson.ipynb, beside them, in "
           f"Jupyter)")
     rerun = {d: r for d, r in m.get("dtype_comparison", {}).items() if r["status"] != "complete"}

@@ -19,6 +19,14 @@ from ..thread_pools import SHORT_SPINS
 from .html import Block, Table
 
 
+def ratio_spread(timing: dict, times: str = "x") -> str:
+    """``"per epoch: median 2.38x, 2.10x to 3.30x over 50 epochs"``: how much the ratio moves, or ``""``."""
+    r = timing.get("epoch_ratios")
+    if not r:
+        return ""
+    over = f" over {r['epochs']} epochs" if r["epochs"] > 1 else ""
+    return f"per epoch: median {r['median']:.2f}{times}, {r['min']:.2f}{times} to {r['max']:.2f}{times}{over}"
+
 def flops_per_step(sizes: Sequence[int], batch: int) -> tuple[float, float]:
     """(forward, backward) floating-point operations of one training step on a batch of ``batch`` examples."""
     layers = list(zip(sizes[:-1], sizes[1:]))
@@ -63,7 +71,9 @@ def cost_section(m: dict, out) -> list:
               f"other. {_spin_note(tm.get('thread_pools'))} `mlp-compare bench` also times the twins apart and "
               "against this machine's matrix-multiply floor.",
               Table(["twin", "training s/epoch", "evaluation s/epoch", "training s, total"], rows),
-              f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**.", cost_explanation(m)]
+              f"torch / scratch training time: **{tm['torch_over_scratch']:.2f}×**"
+              + (f" ({ratio_spread(tm, '×')})." if ratio_spread(tm) else "."),
+              cost_explanation(m)]
     if tm.get("phases"):
         rows = [[name, f"{s:.2f}"] for name, s in tm["phases"].items()]
         blocks += ["Where the whole run's time went:", Table(["phase", "seconds"], rows)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.load import describe_batch
-from .cost import cost_section
+from .cost import cost_section, ratio_spread
 from .dtypes import dtype_comparison_blocks, reading_differences
 from .html import Block, Columns, Image, Link, Note, Page, Section, Table
 
@@ -151,7 +151,8 @@ def headline(metrics: dict, lesson: str | None) -> list:
                      f"{metrics['test_disagreements']} test images labelled differently.")
     if "torch_over_scratch" in metrics["timing"]:
         lines.append(f"**Cost:** torch takes {metrics['timing']['torch_over_scratch']:.2f}× the scratch training "
-                     f"time ({c['dtype']}, equal thread counts).")
+                     f"time ({c['dtype']}, equal thread counts"
+                     + "; ".join(["", *filter(None, [ratio_spread(metrics["timing"], "×")])]) + ").")
     # In float32 a few test images may flip between the twins; in float64 any flip is news.
     flips = metrics.get("test_disagreements") and c["dtype"] == "float64"
     ok = gc["passed"] and metrics["status"] == "complete" and not flips and (agreement or {}).get("passed", True)

@@ -98,6 +98,8 @@ class LockstepResult:
     weight_scale: list[float] = field(default_factory=list)   # the scratch twin's largest |weight| per epoch
     timing: dict[str, dict[str, float]] = field(default_factory=lambda: {
         "scratch": {"train_s": 0.0, "eval_s": 0.0}, "torch": {"train_s": 0.0, "eval_s": 0.0}})
+    # each twin's training seconds in every finished epoch: one summed ratio hides how much it moves
+    epoch_train_s: dict[str, list[float]] = field(default_factory=lambda: {"scratch": [], "torch": []})
 
     @property
     def epochs_done(self) -> int:
@@ -251,6 +253,7 @@ def _lockstep_epoch(twins: Twins, data: Dataset, tdata: TorchData, batches: list
     for twin, seconds in (("scratch", (t1 - t0, t3 - t2)), ("torch", (t2 - t1, t4 - t3))):
         result.timing[twin]["train_s"] += seconds[0]
         result.timing[twin]["eval_s"] += seconds[1]
+        result.epoch_train_s[twin].append(seconds[0])
     result.step_losses["scratch"].append(losses_scratch)
     result.step_losses["torch"].append(losses_torch)
     result.history["scratch"].append(row_scratch)
