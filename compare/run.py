@@ -181,7 +181,7 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     with phase("write report"):
         write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None, slides)
     with phase("write lesson"):
-        write_lesson(out, data)
+        write_lesson(out, data, slides=slides)
         write_lesson_notebook(out)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took
     write_json(out / "metrics.json", metrics)

@@ -1,7 +1,7 @@
 """The lesson's own code, with the lesson's names: ``NeuralNetMLP`` and its helpers.
 
 A reader with "Implementing a Multi-Layer NN" (chapter 11 of Raschka, Liu and Mirjalili, *Machine Learning
-with PyTorch and Scikit-Learn*) open should recognise every line. The differences are deliberate and
+with PyTorch and Scikit-Learn*) open should recognise every line, down to ``train``'s four update lines. The differences are deliberate and
 small: ``int_to_onehot`` is vectorised, ``sigmoid`` silences the overflow warning of ``exp(-z)`` for very
 negative z (the result, 0, is still correctly rounded), and
 ``minibatch_generator`` accepts an explicit ``rng`` so that evaluation never moves the training
@@ -52,6 +52,62 @@ def minibatch_generator(X: np.ndarray, y: np.ndarray, minibatch_size: int, rng=N
     for start_idx in range(0, indices.shape[0] - minibatch_size + 1, minibatch_size):
         batch_idx = indices[start_idx:start_idx + minibatch_size]
         yield X[batch_idx], y[batch_idx]
+
+
+def compute_mse_and_acc(nnet, X: np.ndarray, y: np.ndarray, num_labels: int = 10, minibatch_size: int = 100
+                        ) -> tuple[float, float]:
+    """Lesson: ``compute_mse_and_acc``. The printed MSE (a mean over the minibatches of ``mse_loss``) and the
+    accuracy of ``nnet`` on X (n, D), y (n,), one minibatch at a time.
+
+    The book takes the minibatches from ``minibatch_generator``, which shuffles with the global RNG: every
+    evaluation then moves every later training shuffle. Here they are taken in order. A mean over the
+    batches does not depend on their order, so where n is a multiple of ``minibatch_size`` (3,500 and 500
+    here) the numbers are the book's.
+    """
+    mse, correct_pred, num_examples, num_batches = 0., 0, 0, 0
+    for start in range(0, X.shape[0] - minibatch_size + 1, minibatch_size):
+        features, targets = X[start:start + minibatch_size], y[start:start + minibatch_size]
+        _, probas = nnet.forward(features)
+        predicted_labels = np.argmax(probas, axis=1)
+        mse += mse_loss(targets, probas, num_labels)
+        correct_pred += int((predicted_labels == targets).sum())
+        num_examples += targets.shape[0]
+        num_batches += 1
+    return mse / num_batches, correct_pred / num_examples
+
+
+def train(model, X_train: np.ndarray, y_train: np.ndarray, X_valid: np.ndarray, y_valid: np.ndarray,
+          num_epochs: int, learning_rate: float = 0.1, minibatch_size: int = 100, rng=None, log=print):
+    """Lesson: ``train``. Mini-batch SGD: forward, backward, then the four update lines, for each minibatch;
+    after each epoch the printed MSE and the accuracies. Returns ``(epoch_loss, epoch_train_acc,
+    epoch_valid_acc)``, accuracies in percent as the book's.
+
+    ``rng`` (a ``np.random.Generator``) shuffles the minibatches (the book: the global RNG); ``log`` receives
+    the book's line per epoch (``None``: quiet).
+    """
+    epoch_loss, epoch_train_acc, epoch_valid_acc = [], [], []
+    for e in range(num_epochs):
+        for X_train_mini, y_train_mini in minibatch_generator(X_train, y_train, minibatch_size, rng):
+            #### Compute outputs ####
+            a_h, a_out = model.forward(X_train_mini)
+            #### Compute gradients ####
+            d_loss__d_w_out, d_loss__d_b_out, d_loss__d_w_h, d_loss__d_b_h = \
+                model.backward(X_train_mini, a_h, a_out, y_train_mini)
+            #### Update weights ####
+            model.weight_h -= learning_rate * d_loss__d_w_h
+            model.bias_h -= learning_rate * d_loss__d_b_h
+            model.weight_out -= learning_rate * d_loss__d_w_out
+            model.bias_out -= learning_rate * d_loss__d_b_out
+        #### Epoch Logging ####
+        train_mse, train_acc = compute_mse_and_acc(model, X_train, y_train, minibatch_size=minibatch_size)
+        _, valid_acc = compute_mse_and_acc(model, X_valid, y_valid, minibatch_size=minibatch_size)
+        epoch_loss.append(train_mse)
+        epoch_train_acc.append(train_acc * 100)
+        epoch_valid_acc.append(valid_acc * 100)
+        if log is not None:
+            log(f"Epoch: {e + 1:03d}/{num_epochs:03d} | Train MSE: {train_mse:.2f} | Train Acc: {train_acc * 100:.2f}% "
+                f"| Valid Acc: {valid_acc * 100:.2f}%")
+    return epoch_loss, epoch_train_acc, epoch_valid_acc
 
 
 class NeuralNetMLP:

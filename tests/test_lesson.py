@@ -99,3 +99,25 @@ def test_lesson_backward_equals_the_general_mlp(batch):
     g = mlp.gradients(X, y)
     for got, name in [(d_w_h, "0.weight"), (d_b_h, "0.bias"), (d_w_out, "2.weight"), (d_b_out, "2.bias")]:
         np.testing.assert_allclose(got, g[name], rtol=1e-12, atol=1e-17)
+
+
+def test_the_books_train_loop_is_sgd_step_and_its_evaluation_leaves_the_shuffle_alone(mnist5k):
+    from scratch.lesson import compute_mse_and_acc, train
+    from scratch.train import sgd_step
+
+    X, y = mnist5k.X_train[:1000], mnist5k.y_train[:1000]
+    book, mine = NeuralNetMLP(784, 50, 10), NeuralNetMLP(784, 50, 10)
+    lines: list[str] = []
+    loss, train_acc, valid_acc = train(book, X, y, mnist5k.X_valid, mnist5k.y_valid, 2,
+                                       rng=np.random.default_rng(7), log=lines.append)
+    rng = np.random.default_rng(7)   # the same shuffles: evaluating between epochs consumed none of them
+    for _ in range(2):
+        for Xb, yb in minibatch_generator(X, y, 100, rng):
+            sgd_step(mine, Xb, yb, 0.1)
+    for name in ("weight_h", "bias_h", "weight_out", "bias_out"):
+        np.testing.assert_allclose(getattr(book, name), getattr(mine, name), rtol=0, atol=1e-15, err_msg=name)
+    mse, acc = compute_mse_and_acc(book, mnist5k.X_valid, mnist5k.y_valid)
+    assert acc * 100 == pytest.approx(valid_acc[-1])
+    assert mse == pytest.approx(mse_loss(mnist5k.y_valid, book.forward(mnist5k.X_valid)[1]))   # n = 500: every batch
+    assert len(lines) == 2 and lines[1].startswith("Epoch: 002/002 | Train MSE: ")
+    assert loss[1] < loss[0] and train_acc[1] > train_acc[0]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.load import Dataset
-from ..files import write_atomic
+from ..files import save_figure, write_atomic
 from ..report.html import Block, Code, Columns, Link, Note, Page, Section, Table, render_html, slug
 from ..report.markdown import render_markdown_page
 from ..report.run_page import sci
@@ -200,9 +200,11 @@ def step_blocks(step: Step, measured: dict) -> list[Block]:
     return blocks
 
 
-def build_lesson(data: Dataset | None = None, seed: int = 123, report: str | None = None) -> Page:
-    """The lesson as a page, measured on ``data`` (a ``compare.data.Dataset``; default: mnist-5k)."""
-    m = measure_lesson(data, seed)
+def build_lesson(data: Dataset | None = None, seed: int = 123, report: str | None = None,
+                 measured: dict | None = None) -> Page:
+    """The lesson as a page, measured on ``data`` (a ``compare.data.Dataset``; default: mnist-5k), or from
+    ``measure_lesson``'s numbers when given."""
+    m = measured if measured is not None else measure_lesson(data, seed)
     page = Page("The bridge lesson: the lesson's NumPy MLP and its PyTorch twin, step by step")
     page.intro = [
         f"The network of \"Implementing a Multi-Layer NN\" (784 → 50 → 10, sigmoid, squared error, mini-batch "
@@ -227,10 +229,19 @@ def build_lesson(data: Dataset | None = None, seed: int = 123, report: str | Non
     return page
 
 
-def write_lesson(out: Path, data: Dataset | None = None, seed: int = 123, report: str | None = "report.html") -> Page:
-    """Write ``lesson.html`` (self-contained) and ``lesson.md`` into ``out``; returns the page."""
+def write_lesson(out: Path, data: Dataset | None = None, seed: int = 123, report: str | None = "report.html",
+                 slides: bool = False) -> Page:
+    """Write ``lesson.html`` (self-contained) and ``lesson.md`` into ``out``; returns the page. ``slides``: also
+    the lesson's key moments at slide size into ``out/slides/`` (``compare.lesson.lesson_slides``)."""
     out = Path(out)
-    page = build_lesson(data, seed, report)
+    m = measure_lesson(data, seed)
+    page = build_lesson(data, seed, report, measured=m)
+    if slides:
+        from .lesson_slides import lesson_slides
+
+        (out / "slides").mkdir(exist_ok=True)
+        for name, fig in lesson_slides(m).items():
+            save_figure(fig, out / name)
     write_atomic(out / "lesson.html", render_html(page))
     md = render_markdown_page(page)
     write_atomic(out / "lesson.md", md.replace("](report.html)", "](report.md)"))
