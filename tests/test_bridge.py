@@ -8,11 +8,13 @@ import pytest
 import scratch
 from compare.cli.app import main
 from compare.lesson.pages import QUOTED, STEPS, TRAP_QUOTES, Quote, build_lesson, measure_lesson
+from compare.lesson.walkthrough import CellQuote, cells
 from compare.report.markdown import render_markdown_page
 from torch_impl import idiomatic
 
 
-@pytest.mark.parametrize("quote", QUOTED, ids=lambda q: f"{q.target}[{q.only}]" if q.only else q.target)
+@pytest.mark.parametrize("quote", [q for q in QUOTED if isinstance(q, Quote)],
+                         ids=lambda q: f"{q.target}[{q.only}]" if q.only else q.target)
 def test_every_quoted_object_exists_and_its_text_is_not_empty(quote):
     obj = quote.resolve()                        # AttributeError / ModuleNotFoundError if it disappeared
     assert inspect.getsource(obj).strip()
@@ -29,20 +31,25 @@ def test_a_quote_of_a_vanished_function_fails():
 
 def test_the_lesson_quotes_the_real_backward_and_loss_backward():
     step = {s.key: s for s in STEPS}["backward"]
-    (lesson,), (kept, twin) = step.scratch, step.torch
+    (lesson,), (twin,) = step.scratch, step.torch
     assert lesson.resolve() is scratch.NeuralNetMLP.backward
     assert lesson.code().text == textwrap.dedent(inspect.getsource(scratch.NeuralNetMLP.backward))
-    assert twin.resolve() is idiomatic.train_step and "loss.backward()" in twin.code().text
-    assert kept.resolve() is idiomatic.forward_keeping_grads and "retain_grad()" in kept.code().text
+    assert twin == CellQuote("backward") and "loss.backward()" in twin.code().text
 
 
-def test_the_pytorch_column_quotes_what_a_learner_writes_and_no_validation():
-    torch_code = "".join(q.code().text for s in STEPS for q in s.torch)
-    assert "nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Sigmoid())" in torch_code
-    for validation in ("raise ValueError", "check_spec", "chunk"):
+def test_the_pytorch_column_is_the_walkthrough_a_learner_writes_cell_by_cell():
+    shown = [q for s in STEPS for q in s.torch]
+    assert all(isinstance(q, CellQuote) for q in shown)
+    assert {q.key for q in shown} == set(cells()) - {"results"}   # every cell but the one that saves results
+    torch_code = "".join(q.code().text for q in shown)
+    assert "nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Sigmoid()).double()" in torch_code
+    for learner_writes in ("TensorDataset", "DataLoader", "class MLP(nn.Module)", "optimizer.zero_grad()",
+                           "loss.backward()", "optimizer.step()", "torch.no_grad()"):
+        assert learner_writes in torch_code, learner_writes
+    for validation in ("raise ValueError", "check_spec", "chunk", "BatchSchedule", "recycle"):
         assert validation not in torch_code
-    # past loading (the run's own tensors, which share the arrays' memory), every quote is the learner's code
-    assert all(q.target.startswith("torch_impl.idiomatic:") for s in STEPS[1:] for q in s.torch)
+    update = {s.key: s for s in STEPS}["update"]
+    assert update.scratch[0].code().text.count("-= learning_rate") == 4   # the book's four update lines
 
 
 def test_the_backward_step_links_to_gradcheck(mnist5k):
@@ -54,9 +61,9 @@ def test_the_backward_step_links_to_gradcheck(mnist5k):
 
 
 def test_every_step_of_the_issue_is_there():
-    assert [s.key for s in STEPS] == ["load", "normalise", "onehot", "split", "init", "forward", "loss", "backward",
-                                      "update", "minibatches", "evaluate", "misclassified"]
-    assert all(s.scratch or s.shared for s in STEPS) and all(s.torch or s.shared for s in STEPS)
+    assert [s.key for s in STEPS] == ["load", "normalise", "onehot", "split", "init", "forward", "dtype", "loss",
+                                      "backward", "update", "minibatches", "evaluate", "misclassified"]
+    assert all(s.scratch or s.shared or s.key == "dtype" for s in STEPS) and all(s.torch or s.shared for s in STEPS)
 
 
 @pytest.fixture(scope="module")

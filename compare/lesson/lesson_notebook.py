@@ -114,33 +114,53 @@ CELLS = {
         "agree(\"d_loss__db_out vs .grad\", d_loss__db_out, net[2].bias.grad)\n"
         "agree(\"d_loss__d_w_h vs .grad\", d_loss__d_w_h, net[0].weight.grad)\n"
         "agree(\"d_loss__d_b_h vs .grad\", d_loss__d_b_h, net[0].bias.grad)"),
+    "dtype": Cells(
+        "`X_t` float64 (NumPy's); `make_net()` float32 (torch's default; this notebook's setup made it float64, "
+        "so `.float()` here).",
+        (),
+        "net32 = make_net().float()          # torch's usual dtype\n"
+        "copy_book_weights(net32, model)     # the book's float64 weights, rounded to float32\n"
+        "try:\n"
+        "    net32(X_t)                      # float64 digits into float32 layers\n"
+        "except RuntimeError as e:\n"
+        "    print(\"RuntimeError:\", e)\n"
+        "out32 = net32(X_t.float())          # train in float32: feed it float32\n"
+        "print(\"float64 net:\", (out - torch.from_numpy(a_out)).abs().max().item())\n"
+        "print(\"float32 net:\", (out32.double() - torch.from_numpy(a_out)).abs().max().item())",
+        "agree(\"a_out vs the float32 net, to float32's rounding\", a_out, out32.double(), rtol=1e-5, atol=1e-6)"),
     "update": Cells(
         "every parameter moves by `-learning_rate * gradient`, in place; shapes unchanged.",
-        ("scratch.train:sgd_step", "torch_impl.idiomatic:train_step"),
+        ("scratch.lesson:train", "torch_impl.idiomatic:train_step"),
         "optimizer = torch.optim.SGD(net.parameters(), lr=0.1)\n"
-        "sgd_step(model, X_batch, y_batch, 0.1)\n"
-        "loss_t = train_step(net, optimizer, X_t, y_t)",
+        "a_h, a_out = model.forward(X_batch)\n"
+        "d_loss__d_w_out, d_loss__d_b_out, d_loss__d_w_h, d_loss__d_b_h = model.backward(X_batch, a_h, a_out, y_batch)\n"
+        "model.weight_h -= 0.1 * d_loss__d_w_h          # the four update lines of the book's train()\n"
+        "model.bias_h -= 0.1 * d_loss__d_b_h\n"
+        "model.weight_out -= 0.1 * d_loss__d_w_out\n"
+        "model.bias_out -= 0.1 * d_loss__d_b_out\n"
+        "loss_t = train_step(net, optimizer, X_t, y_t)   # zero_grad, backward, step",
         "agree(\"weight_h after one step\", model.weight_h, net[0].weight)\n"
         "agree(\"weight_out after one step\", model.weight_out, net[2].weight)"),
     "minibatches": Cells(
-        f"{3500 // 100} batches of (100, 784) per epoch; both twins eat the same batches in the same order.",
-        ("torch_impl.idiomatic:train_epoch", "scratch.lesson:minibatch_generator", "scratch.train:train_epoch"),
+        f"{3500 // 100} batches of (100, 784) per epoch; both sides eat the same batches in the same order.",
+        ("scratch.lesson:minibatch_generator", "scratch.lesson:compute_mse_and_acc", "torch_impl.idiomatic:train_epoch"),
         "EPOCHS = 5\n"
         "model = NeuralNetMLP(num_features=784, num_hidden=50, num_classes=10, random_seed=SEED)\n"
         "net = make_net()\n"
         "copy_book_weights(net, model)\n"
         "optimizer = torch.optim.SGD(net.parameters(), lr=0.1)\n"
-        "rng = np.random.default_rng(SEED)\n"
-        "losses_numpy, losses_torch = [], []\n"
+        "epoch_loss, _, _ = train(model, data.X_train, data.y_train, data.X_valid, data.y_valid, EPOCHS,\n"
+        "                         rng=np.random.default_rng(SEED))   # the book's loop, its shuffles from this rng\n"
+        "rng = np.random.default_rng(SEED)                           # the same shuffles again, for PyTorch\n"
+        "losses_torch = []\n"
         "for epoch in range(EPOCHS):\n"
         "    batches = list(minibatch_generator(data.X_train, data.y_train, 100, rng))\n"
-        "    losses_numpy += train_epoch(model, batches, 0.1)\n"
-        "    losses_torch += train_epoch_t(net, optimizer, [(torch.from_numpy(X), torch.from_numpy(y)) for X, y in batches])\n"
-        "plt.plot(losses_numpy, label=\"NumPy NeuralNetMLP\", linewidth=3)\n"
-        "plt.plot(losses_torch, \"--\", label=\"PyTorch nn.Sequential\")\n"
+        "    losses_torch += train_epoch(net, optimizer, [(torch.from_numpy(X), torch.from_numpy(y)) for X, y in batches])\n"
+        "plt.plot(losses_torch, label=\"PyTorch: L on each batch\")\n"
+        "plt.plot([35 * (e + 1) for e in range(EPOCHS)], [10 * m for m in epoch_loss], \"o\", label=\"the book: 10 x printed MSE, per epoch\")\n"
         "plt.xlabel(\"step\"); plt.ylabel(\"loss L\"); plt.legend(); plt.show()",
-        "agree(\"loss at every step\", losses_numpy, losses_torch)\n"
-        "agree(\"weight_h after training\", model.weight_h, net[0].weight)"),
+        "agree(\"weight_h after training\", model.weight_h, net[0].weight)\n"
+        "agree(\"weight_out after training\", model.weight_out, net[2].weight)"),
     "evaluate": Cells(
         "`X_valid` (500, 784) -> predicted labels (500,) -> one accuracy.",
         ("scratch.lesson:accuracy", "torch_impl.idiomatic:predict"),
@@ -188,7 +208,7 @@ SEED = {seed}
 started = time.perf_counter()"""
 
 TRAP = [
-    markdown(f"## 13. {TRAP_TITLE}\n\nThe book's backward differentiates L, the squared error **summed over the 10 "
+    markdown(f"## {len(STEPS) + 1}. {TRAP_TITLE}\n\nThe book's backward differentiates L, the squared error **summed over the 10 "
              "classes** and averaged over the n examples. A first PyTorch port reaches for `nn.MSELoss()`, which "
              "averages over all n x 10 entries: its gradients are 10 times smaller, so at the same learning rate "
              "the port learns slower. Change the cell below and run the next ones again."),
@@ -225,8 +245,6 @@ def lesson_cells(seed: int = 123) -> list[NotebookNode]:
         cells.append(markdown(f"## {i}. {step.title}\n\n{step.text}\n\n**Shapes:** {c.shapes}"))
         for target in c.quotes:
             cells.append(quote(target))
-            if target == "torch_impl.idiomatic:train_epoch":  # both twins have a train_epoch: keep both
-                cells.append(code("train_epoch_t = train_epoch   # PyTorch's; the NumPy one is defined below"))
         cells += [code(c.run), code(c.check)]
     cells += TRAP
     cells += [markdown("## Done\n\nThe cell below prints how long the notebook took to run, top to bottom."),

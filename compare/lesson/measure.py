@@ -67,6 +67,7 @@ def _measure(data: Dataset, seed: int) -> dict:
     onehot = step.onehot(records["onehot"], yb)
     step.split(records["split"], data)
     model, net = step.init(records["init"], data.n_features, seed)
+    step.dtypes(records["dtype"], model, Xb, yb)
     a_h, a_out = step.forward(records["forward"], model, net, Xb)
     loss_t = step.loss(records["loss"], model, net, Xb, yb, a_out, onehot)
     step.backward(records["backward"], model, net, loss_t, Xb, yb, a_h, a_out)
@@ -74,6 +75,7 @@ def _measure(data: Dataset, seed: int) -> dict:
     step.minibatches(records["minibatches"], model, net, opt, X, y, seed)
     step.evaluate(records["evaluate"], model, net, a["Xv"], a["yv"])
     step.misclassified(records["misclassified"], model, net, a["Xt"], a["yt"])
+    step.script(records["minibatches"], a, seed)
     about = (f"{data.name}: {len(y)} training rows picked with seed {seed}, batches of {BATCH}; the steps on one "
              f"batch use a stratified draw of {BATCH} of them, {describe_batch(label_counts(yb, CLASSES))}")
     return {"about": about,

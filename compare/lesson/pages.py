@@ -23,6 +23,7 @@ from ..report.html import Block, Code, Columns, Link, Note, Page, Section, Table
 from ..report.markdown import render_markdown_page
 from ..report.run_page import sci
 from .measure import BATCH, measure_lesson
+from .walkthrough import CellQuote
 
 
 @dataclass(frozen=True)
@@ -60,71 +61,78 @@ class Step:
     key: str
     title: str
     text: str                        # what happens here, and what PyTorch automates
-    scratch: tuple[Quote, ...] = ()
-    torch: tuple[Quote, ...] = ()
+    scratch: tuple[Quote, ...] = ()  # the book's code
+    torch: tuple[Quote | CellQuote, ...] = ()   # the PyTorch a learner writes: cells of torch_impl/walkthrough.py
     shared: tuple[Quote, ...] = ()   # code both twins run: one pipeline, no copy of it per twin
+    note: str = ""                   # how the page keeps the two columns in lockstep: what runs, where not shown
 
 
-Q = Quote
+Q, C = Quote, CellQuote
 STEPS = (
     Step("load", "Load the digits",
-         "One loader for both twins (the lesson fetches MNIST with `fetch_openml`; here the embedded 5,000 digits "
-         "or the IDX files). The twin gets the very same arrays as tensors: `torch.from_numpy` shares the memory, "
-         "nothing is copied or re-read.",
-         shared=(Q("compare.data.load:load_dataset"),), torch=(Q("compare.twins.lockstep:TorchData.from_dataset"),)),
+         "One loader for both columns (the book fetches MNIST with `fetch_openml`; here the embedded 5,000 digits "
+         "or the IDX files). PyTorch gets the very same arrays as tensors: `torch.from_numpy` shares the memory, "
+         "and a `TensorDataset` pairs each image with its label.",
+         shared=(Q("compare.data.load:load_dataset"),), torch=(C("load"),),
+         note="The book's `fetch_openml` needs the network; this page loads the same kind of arrays offline."),
     Step("normalise", "Normalise and flatten",
-         "The lesson scales pixels with `((X / 255.) - .5) * 2` to [−1, 1] and flattens each image to 784 "
+         "The book scales pixels with `((X / 255.) - .5) * 2` to [−1, 1] and flattens each image to 784 "
          "features. torchvision's `ToTensor()` then `Normalize((0.5,), (0.5,))` is the same scaling.",
          shared=(Q("compare.data.load:preprocess"),)),
     Step("onehot", "One-hot targets",
-         "The lesson turns labels into one-hot rows by hand; PyTorch has `F.one_hot`.",
-         scratch=(Q("scratch.lesson:int_to_onehot"), Q("scratch.losses:onehot")),
-         torch=(Q("torch_impl.idiomatic:loss_fn", only="one_hot"),)),
+         "The book turns labels into one-hot rows by hand; PyTorch has `F.one_hot`, used inside the loss.",
+         scratch=(Q("scratch.lesson:int_to_onehot"),), torch=(C("loss"),)),
     Step("split", "Split: train, validation, test",
-         "A seeded, stratified split, made once: both twins train, validate and test on the same examples.",
+         "A seeded, stratified split, made once: both columns train, validate and test on the same examples.",
          shared=(Q("compare.data.load:stratified_indices"),)),
     Step("init", "Initialise the weights",
-         "The lesson draws `normal(0, 0.1)` weights from `RandomState(123)`. `nn.Linear` draws its own "
-         "(Kaiming-uniform) and seeds do not transfer between NumPy and torch, so the weights are drawn once, in "
-         "NumPy, and copied: same keys, same (out, in) layout, no transposes.",
-         scratch=(Q("scratch.lesson:NeuralNetMLP.__init__"),),
-         torch=(Q("torch_impl.idiomatic:make_net"), Q("torch_impl.idiomatic:copy_book_weights"))),
+         "The book draws `normal(0, 0.1)` weights from `RandomState(123)`. `nn.Linear` draws its own "
+         "(Kaiming-uniform) and seeds do not transfer between NumPy and torch, so PyTorch starts from the "
+         "book's arrays: same (out, in) layout, no transposes. The `nn.Module` version names its parameters "
+         "after its attributes; one line maps them.",
+         scratch=(Q("scratch.lesson:NeuralNetMLP.__init__"),), torch=(C("model"), C("init"))),
     Step("forward", "Forward pass",
          "`np.dot(x, W.T) + b` and the sigmoid, by hand; in PyTorch `nn.Linear` and `nn.Sigmoid` in an "
          "`nn.Sequential`, called as `net(X)`.",
-         scratch=(Q("scratch.lesson:NeuralNetMLP.forward"),), torch=(Q("torch_impl.idiomatic:make_net"),)),
+         scratch=(Q("scratch.lesson:NeuralNetMLP.forward"),), torch=(C("forward"),)),
+    Step("dtype", "float64 and float32",
+         "NumPy computes in float64; torch makes float32 layers. Fed the book's float64 digits, a float32 "
+         "`nn.Linear` raises `mat1 and mat2 must have the same dtype`. Train in float32 (`X.float()`), or make the "
+         "network float64 (`.double()`), as this lesson does to compare with the book to the last bit.",
+         torch=(C("dtype"),)),
     Step("loss", "Loss",
          "L is the squared error summed over the classes, averaged over the examples: the loss whose "
-         "gradient the lesson's backward computes. The lesson prints `mse_loss`, which is 10× smaller.",
-         scratch=(Q("scratch.lesson:mse_loss"), Q("scratch.lesson:NeuralNetMLP.loss")),
-         torch=(Q("torch_impl.idiomatic:loss_fn"),)),
+         "gradient the book's backward computes. The book prints `mse_loss`, which is 10× smaller.",
+         scratch=(Q("scratch.lesson:mse_loss"),), torch=(C("loss"),)),
     Step("backward", "Backward pass",
          "The heart of the lesson. The book writes the chain rule out, link by link, and names every "
          "intermediate. PyTorch records the forward pass and `loss.backward()` walks it back, computing the very "
          "same intermediates on its way to the parameters' `.grad`; it keeps them only when asked "
-         "(`retain_grad()` below). The first table sets each of the book's intermediates beside autograd's: "
-         "`delta_out` *is* `z_out.grad`.",
-         scratch=(Q("scratch.lesson:NeuralNetMLP.backward"),),
-         torch=(Q("torch_impl.idiomatic:forward_keeping_grads"), Q("torch_impl.idiomatic:train_step"))),
+         "(`retain_grad()`, in the first table's measurement). The table sets each of the book's intermediates "
+         "beside autograd's: `delta_out` *is* `z_out.grad`.",
+         scratch=(Q("scratch.lesson:NeuralNetMLP.backward"),), torch=(C("backward"),),
+         note="The intermediates are kept with `retain_grad()` (`torch_impl.idiomatic.forward_keeping_grads`)."),
     Step("update", "Update the weights",
-         "`W -= learning_rate * dW` for every parameter; in PyTorch `optimizer.step()` with plain SGD "
-         "(after `optimizer.zero_grad()`, because `.grad` accumulates).",
-         scratch=(Q("scratch.train:sgd_step"),),
-         torch=(Q("torch_impl.idiomatic:make_optimizer"), Q("torch_impl.idiomatic:train_step", only="optimizer."))),
+         "The book's `train()` moves each of the four parameters by `-learning_rate * gradient`; in PyTorch "
+         "`optimizer.step()` does it for every parameter, after `optimizer.zero_grad()`, because `.grad` "
+         "accumulates.",
+         scratch=(Q("scratch.lesson:train", only="-= learning_rate"),), torch=(C("update"),)),
     Step("minibatches", "Mini-batches and epochs",
-         "The lesson shuffles and slices index arrays; here one seeded schedule hands both twins the same "
-         "batches in the same order (a `DataLoader` would shuffle with torch's own generator).",
-         scratch=(Q("scratch.lesson:minibatch_generator"), Q("scratch.train:train_epoch")),
-         torch=(Q("torch_impl.idiomatic:train_epoch"),), shared=(Q("compare.data.schedule:BatchSchedule.epoch"),)),
+         "The book shuffles and slices index arrays; the `DataLoader` takes the same batches as its "
+         "`batch_sampler`, so both columns train on the same examples in the same order.",
+         scratch=(Q("scratch.lesson:minibatch_generator"), Q("scratch.lesson:train")), torch=(C("minibatches"),),
+         note="A `DataLoader(..., shuffle=True)` would shuffle with torch's own generator: the two columns "
+              "would see other batches, and their weights could not be compared step by step."),
     Step("evaluate", "Evaluate",
-         "Accuracy and the printed MSE on the validation set, without shuffling (the book's evaluation "
-         "shuffles with the global RNG and so moves every later batch). PyTorch evaluates under "
-         "`torch.no_grad()`: no graph is recorded.",
-         scratch=(Q("scratch.lesson:accuracy"), Q("scratch.lesson:mse_loss")),
-         torch=(Q("torch_impl.idiomatic:predict"), Q("torch_impl.idiomatic:accuracy"))),
+         "The printed MSE and the accuracy on the validation set. PyTorch evaluates under `torch.no_grad()`: "
+         "no graph is recorded.",
+         scratch=(Q("scratch.lesson:compute_mse_and_acc"),), torch=(C("evaluate"),),
+         note="The book's `compute_mse_and_acc` takes its batches from `minibatch_generator`, which shuffles "
+              "with the global RNG: each evaluation would move every later training batch. Here it takes them "
+              "in order; the mean over the batches is the same."),
     Step("misclassified", "Misclassified examples",
          "The predicted class is the output with the largest value, `argmax` over the classes, on either side.",
-         scratch=(Q("scratch.mlp:MLP.predict"),), torch=(Q("torch_impl.idiomatic:predict"),)),
+         scratch=(Q("scratch.lesson:compute_mse_and_acc", only="argmax"),), torch=(C("misclassified"),)),
 )
 GRADCHECK_URL = "https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.html"
 GRADCHECK_NOTE = Note([
@@ -181,6 +189,8 @@ def _measured_table(rows: list[list[str]]) -> Table:
 
 def step_blocks(step: Step, measured: dict) -> list[Block]:
     blocks: list[Block] = [step.text]
+    if step.note:
+        blocks.append(Note(step.note))
     if step.shared:
         blocks += ["Shared by both twins:", *(q.code() for q in step.shared)]
     cols = [(name, [q.code() for q in quotes]) for name, quotes in

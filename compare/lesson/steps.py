@@ -215,6 +215,47 @@ def minibatches(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, o
              flat(torch_state_numpy(net)))
 
 
+def script(st: Measured, a: dict, seed: int) -> None:
+    """The PyTorch column as it is shown, run whole in a fresh interpreter, beside the book's own ``train``."""
+    from scratch.lesson import compute_mse_and_acc, train
+
+    from .walkthrough import WALK_EPOCHS, run_walkthrough, walkthrough_inputs
+
+    model = scratch.NeuralNetMLP(a["X"].shape[1], HIDDEN, CLASSES, random_seed=seed)
+    r = run_walkthrough(walkthrough_inputs(a["X"], a["y"], a["Xv"], a["yv"], a["Xt"], a["yt"], model, seed))
+    train(model, a["X"], a["y"], a["Xv"], a["yv"], WALK_EPOCHS, rng=np.random.default_rng(seed), log=None)
+    _, acc = compute_mse_and_acc(model, a["Xv"], a["yv"])
+    for key, name in NAMES.items():
+        st.agree(f"`{name}` after {WALK_EPOCHS} epochs of `train()` / the script's `{key}`", getattr(model, name),
+                 r[f"trained {key}"])
+    st.agree("validation accuracy: `compute_mse_and_acc` / the script's `valid_acc`", acc, r["valid_acc"])
+    st.notes.append(f"The PyTorch column above is `torch_impl/walkthrough.py`, cell by cell. When this page was "
+                    f"written it ran whole, in a fresh interpreter, on these arrays and the book's initial weights, "
+                    f"for {WALK_EPOCHS} epochs over the batches the book's `train()` draws (its `DataLoader` "
+                    f"takes them as its `batch_sampler`); the rows compare its results with the book's.")
+
+
+def dtypes(st: Measured, model: scratch.NeuralNetMLP, Xb: np.ndarray, yb: np.ndarray) -> None:
+    """float64 and float32: the book's float64 against the twin in float64 and in float32, same weights."""
+    a_h, a_out = model.forward(Xb)
+    book = dict(zip(("2.weight", "2.bias", "0.weight", "0.bias"), model.backward(Xb, a_h, a_out, yb)))
+    for dtype in (torch.float64, torch.float32):
+        net = torch_impl.build_model([Xb.shape[1], HIDDEN, CLASSES], "sigmoid", "mse").to(dtype)
+        scratch_to_torch(model, net)
+        out = net(tensor(Xb).to(dtype))
+        torch_impl.squared_error_loss(out, tensor(yb)).backward()
+        name = str(dtype).removeprefix("torch.")
+        st.row(f"`a_out`, the book (float64) / `net.{'double' if name == 'float64' else 'float'}()` ({name})",
+               "float64", name, sci(float(np.max(np.abs(a_out - out.detach().double().numpy())))), "")
+        gap = max(float(np.max(np.abs(book[k] - p.grad.double().numpy()))) for k, p in net.named_parameters()
+                  if p.grad is not None)
+        st.row(f"every gradient, the book / the twin in {name}", "float64", name, sci(gap), "")
+    st.shapes = [("torch.from_numpy(X)", "float64"), ("nn.Linear(784, 50)", "float32 (torch's default)")]
+    st.notes.append("float32 keeps about 7 significant digits, float64 about 16: in float32 the twin differs from "
+                    "the book by rounding of about 1e-7 of the values, in float64 by about 1e-16. Train in float32 "
+                    "for speed (`X.float()`); compare in float64 (`.double()`) to see a mistake smaller than that.")
+
+
 def evaluate(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, Xv: np.ndarray,
              yv: np.ndarray) -> None:
     """Evaluate: validation accuracy and printed MSE on both sides."""
