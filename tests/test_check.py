@@ -239,6 +239,8 @@ def test_cli_the_lessons_class_passes_and_trains_at_float64_rounding(tmp_path):
     assert result["training"]["epochs_done"] == 2 and result["training"]["largest_gap"] < 1e-14
     assert json.loads((out / "check.json").read_text()) == result
     assert (out / "report.html").is_file() and (out / "training.png").is_file()
+    html = (out / "report.html").read_text()   # beside the book's class: the twin a learner writes
+    assert "torch_impl/idiomatic.py" in html and "def make_net()" in html and "def check_spec" not in html
 
 
 def test_cli_a_buggy_class_exits_1_with_the_diagnosis(tmp_path):

@@ -13,7 +13,7 @@ import textwrap
 from typing import Any
 
 import torch_impl
-from torch_impl import build_model
+from torch_impl import build_model, idiomatic
 
 from ..learner.blame import shown
 from ..learner.handles import method_source
@@ -109,14 +109,21 @@ def _code(report: CheckReport, cls: Any) -> list:
     forward = _theirs(cls, "forward")
     remote_has_backward = isinstance(cls, RemoteClass) and method_source(cls.file, cls.__name__, "backward")
     backward = _theirs(cls, "backward" if remote_has_backward or hasattr(cls, "backward") else "gradients")
-    return ["What you wrote by hand, beside what PyTorch does for it. The twin is an `nn.Sequential` built from the "
+    # The book's network gets the twin a learner writes; another gets the one built for any spec.
+    quoted: list[Any]   # the three functions quoted: the layers, the step, the loss
+    if tuple(report.sizes or ()) == (784, 50, 10) and (report.activation, report.loss) == ("sigmoid", "mse"):
+        quoted = [idiomatic.make_net, idiomatic.train_step, idiomatic.loss_fn]
+    else:
+        quoted = [torch_impl.build_model, torch_impl.train_step,
+                  torch_impl.loss_function if report.loss == "cross_entropy" else torch_impl.squared_error_loss]
+    layers, step, loss = quoted
+    return ["What you wrote by hand, beside what PyTorch does for it. The twin is an `nn.Sequential` of the "
             "same sizes, holding a copy of your initial weights:",
             Code(repr(net), "the twin, as PyTorch prints it"),
             Columns([(f"yours: {cls.__name__}.forward", [forward]),
-                     ("torch: the layers do the forward pass", [quote(torch_impl.build_model)])]),
+                     ("torch: the layers do the forward pass", [quote(layers)])]),
             Columns([(f"yours: {cls.__name__}.backward", [backward]),
-                     ("torch: autograd does the backward pass", [quote(torch_impl.train_step), quote(
-                         torch_impl.loss_function if report.loss == "cross_entropy" else torch_impl.squared_error_loss)])])]
+                     ("torch: autograd does the backward pass", [quote(step), quote(loss)])])]
 
 
 def build_check_page(report: CheckReport, settings: dict, run_metrics: dict | None, figures: set[str],
