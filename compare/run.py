@@ -21,9 +21,11 @@ from threadpoolctl import threadpool_info
 from .config import RunConfig
 from .data.load import CLASS_NAMES, Dataset, gradient_check_batch, label_counts, load_dataset
 from .errors import ERROR_LOG, UserError
-from .files import prepare_out_dir, write_atomic, write_json
+from .files import prepare_out_dir, save_figure, write_atomic, write_json
 from .gradcheck.check import check_gradients
 from .lesson.lesson_notebook import write_lesson_notebook
+from .lesson.lesson_slides import lesson_slides
+from .lesson.measure import measure_lesson
 from .lesson.pages import write_lesson
 from .report.run_files import write_outputs
 from .report.run_page import summarise_test_set
@@ -181,7 +183,11 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     with phase("write report"):
         write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None, slides)
     with phase("write lesson"):
-        write_lesson(out, data, slides=slides)
+        measured = measure_lesson(data, config.seed)
+        write_lesson(out, data, measured=measured)
+        if slides:   # the lesson's key moments: the 10x trap, the bridge, the update lines
+            for name, fig in lesson_slides(measured).items():
+                save_figure(fig, out / name)
         write_lesson_notebook(out)
     metrics["timing"]["total_s"] = sum(phase.seconds.values())  # now with the time the outputs took
     write_json(out / "metrics.json", metrics)

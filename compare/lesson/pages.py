@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.load import Dataset
-from ..files import save_figure, write_atomic
+from ..files import write_atomic
 from ..report.html import Block, Code, Columns, Link, Note, Page, Section, Table, render_html, slug
 from ..report.markdown import render_markdown_page
 from ..report.run_page import sci
@@ -240,18 +240,11 @@ def build_lesson(data: Dataset | None = None, seed: int = 123, report: str | Non
 
 
 def write_lesson(out: Path, data: Dataset | None = None, seed: int = 123, report: str | None = "report.html",
-                 slides: bool = False) -> Page:
-    """Write ``lesson.html`` (self-contained) and ``lesson.md`` into ``out``; returns the page. ``slides``: also
-    the lesson's key moments at slide size into ``out/slides/`` (``compare.lesson.lesson_slides``)."""
+                 measured: dict | None = None) -> Page:
+    """Write ``lesson.html`` (self-contained) and ``lesson.md`` into ``out``; returns the page. ``measured``:
+    ``measure_lesson``'s numbers, when the caller has them (``run --slides`` draws slides from them too)."""
     out = Path(out)
-    m = measure_lesson(data, seed)
-    page = build_lesson(data, seed, report, measured=m)
-    if slides:
-        from .lesson_slides import lesson_slides
-
-        (out / "slides").mkdir(exist_ok=True)
-        for name, fig in lesson_slides(m).items():
-            save_figure(fig, out / name)
+    page = build_lesson(data, seed, report, measured=measured)
     write_atomic(out / "lesson.html", render_html(page))
     md = render_markdown_page(page)
     write_atomic(out / "lesson.md", md.replace("](report.html)", "](report.md)"))
