@@ -64,6 +64,9 @@ def compute_mse_and_acc(nnet, X: np.ndarray, y: np.ndarray, num_labels: int = 10
     batches does not depend on their order, so where n is a multiple of ``minibatch_size`` (3,500 and 500
     here) the numbers are the book's.
     """
+    if X.shape[0] < minibatch_size:   # the book's would fail on its i + 1 as well
+        raise ValueError(f"compute_mse_and_acc averages whole minibatches of {minibatch_size}; got {X.shape[0]} "
+                         f"examples: pass a smaller minibatch_size")
     mse, correct_pred, num_examples, num_batches = 0., 0, 0, 0
     for start in range(0, X.shape[0] - minibatch_size + 1, minibatch_size):
         features, targets = X[start:start + minibatch_size], y[start:start + minibatch_size]

@@ -80,9 +80,14 @@ def test_measured_agreement_at_every_step(measured):
         diffs = _diffs(measured, key)
         assert diffs and max(diffs) < 1e-13, key
         assert all(r[4] == "yes" for r in measured["steps"][key]["rows"] if r[3])
-    assert len(_diffs(measured, "backward")) == 5                 # L once more, then each gradient, separately
+    # L once more, then each gradient, separately; then each gradient of the PyTorch column as it ran
+    assert len(_diffs(measured, "backward")) == 5 + 4
     assert _diffs(measured, "onehot") == [0.0] and set(_diffs(measured, "init")) == {0.0}
-    assert measured["steps"]["misclassified"]["rows"][-1][3] == "0"   # no test image labelled differently
+    misclassified = {r[0]: r for r in measured["steps"]["misclassified"]["rows"]}
+    assert misclassified["test images labelled differently"][3] == "0"
+    assert misclassified["as run: the book's test predictions / the cell's `test_pred`"][3:] == ["0", "yes"]
+    for key in ("forward", "backward", "update", "minibatches", "evaluate"):   # every cell's own results, as run
+        assert any(r[0].startswith("as run: ") for r in measured["steps"][key]["rows"]), key
     load = {r[0]: r for r in measured["steps"]["load"]["rows"]}
     assert load["`X_train[:100]` and the same rows of its tensor"][1:4] == ["(100, 784) array", "(100, 784) array", "0"]
     assert load["the tensor shares the array's memory"][2] == "yes"

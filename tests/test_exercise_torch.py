@@ -75,8 +75,33 @@ def test_a_step_before_backward_does_not_move_the_weights(data):
     ns = answers(**{"    loss.backward()                    # autograd fills every parameter's .grad\n"
                     "    optimizer.step()                   # param -= lr * param.grad\n":
                     "    optimizer.step()\n    loss.backward()\n"})
-    assert fails(check_step, ns["train_step"], ns["make_network"], data).startswith(
-        "at step 1 your train_step did not move the weights")
+    assert fails(check_step, ns["train_step"], ns["make_network"], data) == (
+        "at step 1 your train_step did not move the weights: call optimizer.step() after loss.backward()")
+    no_backward = answers(**{"    loss.backward()                    # autograd fills every parameter's .grad\n": ""})
+    assert fails(check_step, no_backward["train_step"], no_backward["make_network"], data) == (
+        "at step 1 your train_step did not move the weights, and no gradient reached them: call loss.backward() "
+        "(then optimizer.step())")
+
+
+def test_a_zero_grad_between_backward_and_step_is_named(data):
+    ns = answers(**{"    optimizer.zero_grad()              # .grad accumulates: clear the last step's\n": "",
+                    "    optimizer.step()                   # param -= lr * param.grad\n":
+                    "    optimizer.zero_grad()\n    optimizer.step()\n"})
+    said = fails(check_step, ns["train_step"], ns["make_network"], data)
+    assert "they were gone before optimizer.step() could use them: optimizer.zero_grad() comes first" in said
+
+
+def test_a_module_that_defines_its_output_layer_first_is_still_the_books_network(data):
+    ns = answers(**{"    return nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Sigmoid()).double()\n":
+                    "    class Net(nn.Module):\n"
+                    "        def __init__(self):\n"
+                    "            super().__init__()\n"
+                    "            self.output = nn.Linear(50, 10)\n"
+                    "            self.hidden = nn.Linear(784, 50)\n\n"
+                    "        def forward(self, x):\n"
+                    "            return torch.sigmoid(self.output(torch.sigmoid(self.hidden(x))))\n\n"
+                    "    return Net().double()\n"})
+    check_network(ns["make_network"], data)
 
 
 def test_an_evaluation_without_no_grad_is_caught_with_what_it_kept(data):

@@ -12,8 +12,9 @@ from compare.cli.app import main
 from compare.lesson.lesson_slides import lesson_slides
 from compare.lesson.measure import measure_lesson
 from compare.report.run_files import write_outputs
-from compare.report.slides import MIN_PT, slide_drift, slide_figures
+from compare.report.slides import MIN_PT, slide_confusion, slide_drift, slide_figures
 
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 SLIDES = ["bridge.png", "code.png", "confusion.png", "drift.png", "gradients.png", "loss.png", "train_accuracy.png",
           "trap.png", "valid_accuracy.png"]
 
@@ -62,7 +63,9 @@ def every_slide(run_with_slides):
     """Every slide a run writes, as figures, plus a drift of less than a decade (minor tick labels)."""
     metrics = json.loads((run_with_slides / "metrics.json").read_text())
     return {**slide_figures(metrics), **lesson_slides(measure_lesson(None, 123)),
-            "narrow drift": slide_drift({"float64": [2.2e-16, 3.1e-16, 4.4e-16, 5.5e-16]})}
+            "narrow drift": slide_drift({"float64": [2.2e-16, 3.1e-16, 4.4e-16, 5.5e-16]}),
+            "fashion confusion": slide_confusion({t: [[100 * (i == j) + 3 for j in range(10)] for i in range(10)]
+                                                  for t in ("scratch", "torch")}, FASHION)}
 
 
 def test_every_text_on_a_slide_lies_inside_its_canvas(every_slide):

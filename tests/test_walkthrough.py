@@ -20,7 +20,7 @@ def both(mnist5k):
     inputs = {"X_train": d.X_train, "y_train": d.y_train.astype(np.int64), "X_valid": d.X_valid,
               "y_valid": d.y_valid.astype(np.int64), "X_test": d.X_test, "y_test": d.y_test.astype(np.int64),
               "weight_h": model.weight_h, "bias_h": model.bias_h, "weight_out": model.weight_out,
-              "bias_out": model.bias_out, "learning_rate": np.array(0.1), "epochs": np.array(EPOCHS),
+              "bias_out": model.bias_out, "learning_rate": np.array(0.1),
               "batches": book_batches(len(d.y_train), EPOCHS, SEED)}
     results = run_walkthrough(inputs)
     first = NeuralNetMLP(784, 50, 10, random_seed=SEED)
@@ -49,6 +49,10 @@ def test_the_pytorch_column_computes_the_books_numbers(mnist5k, both):
     grads = dict(zip(("2.weight", "2.bias", "0.weight", "0.bias"), first.backward(X, a_h, a_out, y)))
     for k, g in grads.items():
         np.testing.assert_allclose(r[f"grad {k}"], g, rtol=0, atol=1e-15, err_msg=k)
+    stepped = {"0.weight": first.weight_h - 0.1 * grads["0.weight"], "0.bias": first.bias_h - 0.1 * grads["0.bias"],
+               "2.weight": first.weight_out - 0.1 * grads["2.weight"], "2.bias": first.bias_out - 0.1 * grads["2.bias"]}
+    for k, w in stepped.items():   # the update cell: zero_grad, backward, step is the book's four lines
+        np.testing.assert_allclose(r[f"one step {k}"], w, rtol=0, atol=1e-15, err_msg=k)
     trained = {"0.weight": model.weight_h, "0.bias": model.bias_h, "2.weight": model.weight_out,
                "2.bias": model.bias_out}
     for k, w in trained.items():   # two epochs of the book's train() beside the DataLoader loop
@@ -57,4 +61,4 @@ def test_the_pytorch_column_computes_the_books_numbers(mnist5k, both):
     assert float(r["valid_acc"]) == acc and float(r["valid_mse"]) == pytest.approx(mse, rel=1e-12)
     assert np.array_equal(r["test_pred"], model.forward(mnist5k.X_test)[1].argmax(axis=1))
     assert len(r["losses"]) == EPOCHS * 35
-    assert str(r["printed"]).startswith("torch.float64 torch.float32\n")
+    assert str(r["printed"]).startswith("torch.float64 torch.float32\nmat1 and mat2 must have the same dtype")

@@ -14,8 +14,9 @@ from torch import nn
 
 
 def make_net() -> nn.Sequential:
-    """784 pixels -> 50 sigmoid units -> 10 sigmoid outputs; weights (out, in) like the book's."""
-    return nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Sigmoid())
+    """784 pixels -> 50 sigmoid units -> 10 sigmoid outputs; weights (out, in) like the book's, in float64 like
+    its arrays (torch's layers are float32 unless told: ``.double()``)."""
+    return nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Sigmoid()).double()
 
 
 def copy_book_weights(net: nn.Sequential, model) -> None:

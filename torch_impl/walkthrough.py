@@ -3,8 +3,8 @@
 Run it as a script, never imported: ``python torch_impl/walkthrough.py LESSON.npz RESULTS.npz``. LESSON.npz
 holds the lesson's NumPy arrays (``X_train`` ... ``y_test``, float64 pixels in [-1, 1] and int64 labels),
 the initial weights the book's ``NeuralNetMLP`` drew (``weight_h``, ``bias_h``, ``weight_out``, ``bias_out``),
-the learning rate and epochs, and the batches both columns train on, in order (``batches``, one row of
-indices per step). RESULTS.npz receives what the lesson compares with the book's column. The lesson page
+the learning rate, and the batches both columns train on, in order (``batches``: epochs x steps x 100
+indices). RESULTS.npz receives what the lesson compares with the book's column. The lesson page
 quotes each cell beside the book's code (``compare.lesson.walkthrough``), and a test runs the whole script
 in a fresh interpreter.
 
@@ -27,10 +27,15 @@ train_set = TensorDataset(X_train, y_train)                    # train_set[i] is
 
 # %% dtype
 import torch
+from torch import nn
 
 print(X_train.dtype, torch.get_default_dtype())               # torch.float64 torch.float32
-# NumPy computes in float64, torch makes float32 layers: one of them must give way. To train fast, feed
-# float32 (X_train.float()); to compare with the book to the last bit, make the network float64 (.double()).
+try:
+    nn.Linear(784, 50)(X_train[:1])                            # float32 weights, float64 digits
+except RuntimeError as error:
+    print(error)                                               # mat1 and mat2 must have the same dtype, ...
+# One of them must give way. To train fast, feed float32 (X_train.float()); to compare with the book to
+# the last bit, make the network float64 (.double()), as the cells below do.
 
 # %% model
 import torch
@@ -84,7 +89,7 @@ def loss_fn(output, y):
 # %% backward
 loss = loss_fn(net(X), y)
 loss.backward()                                                # autograd fills every parameter's .grad
-first_grads = [p.grad.clone() for p in net.parameters() if p.grad is not None]
+grads = {name: p.grad.clone() for name, p in net.named_parameters() if p.grad is not None}   # kept, to compare
 
 # %% update
 import torch
@@ -100,8 +105,8 @@ after_one_step = {k: v.detach().clone() for k, v in net.state_dict().items()}
 import torch
 from torch.utils.data import DataLoader
 
-net.load_state_dict({"0.weight": module.hidden.weight, "0.bias": module.hidden.bias,   # from the start again
-                     "2.weight": module.output.weight, "2.bias": module.output.bias})
+net.load_state_dict({"0.weight": torch.from_numpy(lesson["weight_h"]), "0.bias": torch.from_numpy(lesson["bias_h"]),
+                     "2.weight": torch.from_numpy(lesson["weight_out"]), "2.bias": torch.from_numpy(lesson["bias_out"])})
 optimizer = torch.optim.SGD(net.parameters(), lr=float(lesson["learning_rate"]))
 losses = []
 for epoch_batches in lesson["batches"]:                        # (epochs, steps, 100): the book's batches, in order
@@ -136,7 +141,7 @@ print(f"{len(wrong)} of {len(y_test)} test digits misclassified; the first: {wro
 as_tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731  (a float, kept float64)
 results = {"a_out": a_out, "losses": as_tensor(losses), "valid_mse": as_tensor(valid_mse),
            "valid_acc": as_tensor(valid_acc), "test_pred": test_pred}
-results |= {f"grad {k}": g for k, g in zip(net.state_dict(), first_grads)}
+results |= {f"grad {k}": g for k, g in grads.items()}
 results |= {f"one step {k}": v for k, v in after_one_step.items()}
 results |= {f"trained {k}": v for k, v in net.state_dict().items()}
 np.savez(sys.argv[2], **{k: v.detach().numpy() for k, v in results.items()})

@@ -43,11 +43,14 @@ def execute(nb: NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT_S) -> Noteb
     # The kernel must import this checkout's packages, wherever the notebook is written.
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONPATH": path}
-    with tempfile.TemporaryDirectory(prefix="mlp-compare-kernel-") as sockets:
-        # Where the system has them, the kernel talks over local sockets in a private folder: nothing listens
-        # on a TCP port, and ipykernel has no plain-text TCP to warn about. Elsewhere (Windows) TCP on localhost.
-        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}}
-                        if os.name == "posix" else {})
+    # Where the system has them, the kernel talks over local sockets in a private folder: nothing listens on a
+    # TCP port, and ipykernel has no plain-text TCP to warn about. A socket's path must stay short (about 100
+    # bytes), so the folder is made under /tmp; elsewhere (Windows), or where that path is still too long,
+    # TCP on localhost, and ipykernel says so in one warning line.
+    short = "/tmp" if os.name == "posix" and os.path.isdir("/tmp") else None
+    with tempfile.TemporaryDirectory(prefix="mlpk-", dir=short) as sockets:
+        ipc = short is not None and len(os.path.join(sockets, "kernel-xxxxxxxxxx")) < 90
+        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}} if ipc else {})
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
                                 resources={"metadata": {"path": str(cwd)}})
         client.execute(env=env)

@@ -24,7 +24,7 @@ from ..data.load import Dataset
 from ..data.schedule import BatchSchedule
 from .grade import ExerciseFailed
 
-SHAPES = [(50, 784), (50,), (10, 50), (10,)]   # weight_h, bias_h, weight_out, bias_out, in nn.Sequential's order
+SHAPES = [(50, 784), (50,), (10, 50), (10,)]   # weight_h, bias_h, weight_out, bias_out: each shape once
 STEPS = 3                                       # training steps replayed beside optimizer.step()
 LR = 0.1
 
@@ -43,8 +43,8 @@ def _theirs(name: str, fn, *args):
 
 
 DTYPE_ADVICE = ("The digits come as float64 tensors (torch.from_numpy keeps NumPy's float64) and nn.Linear makes "
-                "float32 weights: call .double() on the network to compute in float64 like the book, or feed it "
-                "X.float() to train in float32")
+                "float32 weights: this exercise computes in float64, like the book, so call .double() on the "
+                "network (training in float32 would feed it X.float() instead)")
 
 
 def book_model(seed: int) -> scratch.NeuralNetMLP:
@@ -52,10 +52,12 @@ def book_model(seed: int) -> scratch.NeuralNetMLP:
 
 
 def _load_book_weights(net: nn.Module, model: scratch.NeuralNetMLP) -> None:
-    """The book's four arrays into ``net``'s parameters, in order: what ``copy_book_weights`` does by key."""
+    """The book's four arrays into ``net``'s parameters, each by its shape (each shape is one parameter's):
+    what ``copy_book_weights`` does by key, whatever the learner named them or in which order."""
+    by_shape = {v.shape: v for v in (model.weight_h, model.bias_h, model.weight_out, model.bias_out)}
     with torch.no_grad():
-        for p, value in zip(net.parameters(), (model.weight_h, model.bias_h, model.weight_out, model.bias_out)):
-            p.copy_(torch.from_numpy(value))
+        for p in net.parameters():
+            p.copy_(torch.from_numpy(by_shape[tuple(p.shape)]))
 
 
 def check_network(make_network, data: Dataset, seed: int = 123) -> nn.Module:
@@ -64,7 +66,7 @@ def check_network(make_network, data: Dataset, seed: int = 123) -> nn.Module:
     if not isinstance(net, nn.Module):
         raise ExerciseFailed(f"make_network must return an nn.Module (an nn.Sequential, say), got {type(net).__name__}")
     shapes = [tuple(p.shape) for p in net.parameters()]
-    if shapes != SHAPES:
+    if sorted(shapes) != sorted(SHAPES):
         raise ExerciseFailed(f"your network's parameters have the shapes {shapes}; the book's are {SHAPES} "
                              f"(nn.Linear(784, 50) then nn.Linear(50, 10), weights stored (out, in))")
     dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in net.parameters()})
@@ -124,7 +126,7 @@ def _param_arrays(net: nn.Module) -> list[np.ndarray]:
 
 def _replay(seed: int, data: Dataset, batches, accumulate: bool) -> list[list[np.ndarray]]:
     """The weights after each step of the reference step (``accumulate``: never zeroing the gradients)."""
-    net = idiomatic.make_net().double()
+    net = idiomatic.make_net()
     idiomatic.copy_book_weights(net, book_model(seed))
     optimizer = idiomatic.make_optimizer(net, LR)
     states = []
@@ -149,7 +151,11 @@ def check_step(train_step, make_network, data: Dataset, seed: int = 123) -> None
     batches = BatchSchedule(len(data.y_train), 100, seed).epoch()[:STEPS]
     right, summed = _replay(seed, data, batches, False), _replay(seed, data, batches, True)
     before = _param_arrays(net)
+    filled: list[bool] = []   # did loss.backward() reach the parameters during their step?
+    for p in net.parameters():
+        p.register_post_accumulate_grad_hook(lambda _: filled.append(True))
     for k, idx in enumerate(batches):
+        filled.clear()
         _theirs("train_step", train_step, net, optimizer, torch.from_numpy(data.X_train[idx]),
                 torch.from_numpy(data.y_train[idx]))
         now = _param_arrays(net)
@@ -158,8 +164,15 @@ def check_step(train_step, make_network, data: Dataset, seed: int = 123) -> None
             continue
         where = f"at step {k + 1}"
         if _same(now, before):
-            raise ExerciseFailed(f"{where} your train_step did not move the weights: call loss.backward() and then "
-                                 f"optimizer.step(), in that order")
+            if not filled:
+                raise ExerciseFailed(f"{where} your train_step did not move the weights, and no gradient reached "
+                                     f"them: call loss.backward() (then optimizer.step())")
+            if all(p.grad is None or not torch.any(p.grad) for p in net.parameters()):
+                raise ExerciseFailed(f"{where} your train_step did not move the weights: loss.backward() filled "
+                                     f"the gradients, but they were gone before optimizer.step() could use them: "
+                                     f"optimizer.zero_grad() comes first in the step, before loss.backward()")
+            raise ExerciseFailed(f"{where} your train_step did not move the weights: call optimizer.step() after "
+                                 f"loss.backward()")
         if k > 0 and _same(now, summed[k]):
             raise ExerciseFailed(f"{where} your step used the sum of this batch's and the previous batches' "
                                  f"gradients: call optimizer.zero_grad() before loss.backward() (.grad accumulates)")
@@ -203,7 +216,7 @@ class GradWatch:
 
 def check_evaluate(evaluate, data: Dataset, seed: int = 123) -> float:
     """Their ``evaluate(net, X, y)``: the accuracy on the validation digits, with no graph recorded."""
-    net = idiomatic.make_net().double()
+    net = idiomatic.make_net()
     idiomatic.copy_book_weights(net, book_model(seed))
     X, y = torch.from_numpy(data.X_valid), torch.from_numpy(data.y_valid)
     with GradWatch(net) as watch:

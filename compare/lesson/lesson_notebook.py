@@ -115,10 +115,9 @@ CELLS = {
         "agree(\"d_loss__d_w_h vs .grad\", d_loss__d_w_h, net[0].weight.grad)\n"
         "agree(\"d_loss__d_b_h vs .grad\", d_loss__d_b_h, net[0].bias.grad)"),
     "dtype": Cells(
-        "`X_t` float64 (NumPy's); `make_net()` float32 (torch's default; this notebook's setup made it float64, "
-        "so `.float()` here).",
+        "`X_t` float64 (NumPy's); `make_net()` float64 (its `.double()`); `.float()` makes it torch's usual float32.",
         (),
-        "net32 = make_net().float()          # torch's usual dtype\n"
+        "net32 = make_net().float()          # torch's usual dtype: float32\n"
         "copy_book_weights(net32, model)     # the book's float64 weights, rounded to float32\n"
         "try:\n"
         "    net32(X_t)                      # float64 digits into float32 layers\n"

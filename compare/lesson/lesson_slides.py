@@ -40,7 +40,7 @@ def bridge_slide(bridge: list[list[str]]) -> Figure:
 def code_slide() -> Figure:
     book = Quote("scratch.lesson:train", only="-= learning_rate").code().text
     step = Quote("torch_impl.idiomatic:train_step").code().text
-    torch_lines = "\n".join(line.split("#")[0].rstrip() for line in step.splitlines()
+    torch_lines = "\n".join(line.split("#")[0].strip() for line in step.splitlines()
                             if any(w in line for w in UPDATE_WORDS))
     return slide_code("one update: the book's four lines, PyTorch's three calls",
                       [("the book's train()", book), ("PyTorch", torch_lines)],

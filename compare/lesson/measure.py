@@ -18,13 +18,15 @@ from torch.nn import functional as F
 
 import scratch
 import torch_impl
+from scratch.lesson import train
 
 from ..data.load import Dataset, describe_batch, gradient_check_batch, label_counts, load_dataset
 from ..data.schedule import BatchSchedule
 from ..twins.threads import same_threads
 from ..twins.transfer import scratch_to_torch
 from . import steps as step
-from .steps import BATCH, CLASSES, HIDDEN, LR, Measured, tensor
+from .steps import BATCH, CLASSES, HIDDEN, LR, NAMES, Measured, tensor
+from .walkthrough import WALK_EPOCHS, run_walkthrough, walkthrough_inputs
 
 LESSON_TRAIN = 3500   # training examples the demos use (all of mnist-5k's): one epoch is a blink
 TRAP_EPOCHS = 5       # epochs of the 10x-trap demonstration: enough to see the gap open
@@ -75,7 +77,7 @@ def _measure(data: Dataset, seed: int) -> dict:
     step.minibatches(records["minibatches"], model, net, opt, X, y, seed)
     step.evaluate(records["evaluate"], model, net, a["Xv"], a["yv"])
     step.misclassified(records["misclassified"], model, net, a["Xt"], a["yt"])
-    step.script(records["minibatches"], a, seed)
+    measure_script(records, a, seed)
     about = (f"{data.name}: {len(y)} training rows picked with seed {seed}, batches of {BATCH}; the steps on one "
              f"batch use a stratified draw of {BATCH} of them, {describe_batch(label_counts(yb, CLASSES))}")
     return {"about": about,
@@ -114,3 +116,37 @@ def measure_trap(a: dict, n_features: int, seed: int) -> dict:
             "batch": describe_batch(label_counts(yb, CLASSES)),
             "runs": {k: v["valid_acc"] for k, v in runs.items()},
             "rescaled_gap": max(float(np.max(np.abs(p - q))) for p, q in zip(w1, w3))}
+
+
+def measure_script(records: dict[str, Measured], a: dict, seed: int) -> None:
+    """The PyTorch column as it is shown, run whole in a fresh interpreter: each cell's own results beside
+    the book's, in that cell's step (rows "as run"), the book's side computed by its own code."""
+    model = scratch.NeuralNetMLP(a["X"].shape[1], HIDDEN, CLASSES, random_seed=seed)
+    r = run_walkthrough(walkthrough_inputs(a["X"], a["y"], a["Xv"], a["yv"], a["Xt"], a["yt"], model, seed))
+    X, y = a["X"][:BATCH], a["y"][:BATCH]   # the rows the cells take: X_train[:100]
+    a_h, a_out = model.forward(X)
+    grads = dict(zip(("2.weight", "2.bias", "0.weight", "0.bias"), model.backward(X, a_h, a_out, y)))
+    records["forward"].agree("as run: `a_out` / the cell's `net(X)`, `X_train[:100]`", a_out, r["a_out"])
+    for key, name in NAMES.items():
+        records["backward"].agree(f"as run: the book's d{name} / the cell's `{key}` `.grad`", grads[key],
+                                  r[f"grad {key}"], "gradient")
+        records["update"].agree(f"as run: `{name} - 0.1 d{name}` / the cell's `{key}` after `step()`",
+                                getattr(model, name) - LR * grads[key], r[f"one step {key}"])
+    train(model, a["X"], a["y"], a["Xv"], a["yv"], WALK_EPOCHS, rng=np.random.default_rng(seed), log=None)
+    for key, name in NAMES.items():
+        records["minibatches"].agree(f"as run: `{name}` after {WALK_EPOCHS} epochs of `train()` / the cell's "
+                                     f"`{key}`", getattr(model, name), r[f"trained {key}"])
+    records["evaluate"].agree(f"as run: the book's accuracy on all {len(a['yv'])} / the cell's `valid_acc`",
+                              scratch.accuracy(a["yv"], model.forward(a["Xv"])[1].argmax(axis=1)), r["valid_acc"])
+    pred = model.forward(a["Xt"])[1].argmax(axis=1)
+    records["misclassified"].agree("as run: the book's test predictions / the cell's `test_pred`", pred,
+                                   r["test_pred"])
+    printed = str(r["printed"]).strip().splitlines()
+    records["misclassified"].notes.append(f"As run, after {WALK_EPOCHS} epochs, the cells printed: "
+                                          + "; ".join(f"`{line}`" for line in printed[-2:]))
+    records["minibatches"].notes.append(
+        f"The PyTorch column is `torch_impl/walkthrough.py`, cell by cell. When this page was written it ran "
+        f"whole, in a fresh interpreter, on these arrays and the book's initial weights, {WALK_EPOCHS} epochs "
+        f"over the batches the book's `train()` draws (its `DataLoader` takes them as its `batch_sampler`). "
+        f"The rows \"as run\" in each step set that cell's own results beside the book's; the other rows "
+        f"measure the twins this page builds, one step and one more epoch into training.")

@@ -90,5 +90,4 @@ def walkthrough_inputs(X, y, Xv, yv, Xt, yt, model, seed: int, epochs: int = WAL
     as64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731  (labels as torch wants them)
     return {"X_train": X, "y_train": as64(y), "X_valid": Xv, "y_valid": as64(yv), "X_test": Xt, "y_test": as64(yt),
             "weight_h": model.weight_h, "bias_h": model.bias_h, "weight_out": model.weight_out,
-            "bias_out": model.bias_out, "learning_rate": np.array(0.1), "epochs": np.array(epochs),
-            "batches": book_batches(len(y), epochs, seed)}
+            "bias_out": model.bias_out, "learning_rate": np.array(0.1), "batches": book_batches(len(y), epochs, seed)}

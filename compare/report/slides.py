@@ -5,7 +5,7 @@ from the back of a room. Each function here draws one thing alone on a 12.8 x 7.
 ``compare.files.save_figure`` (100 dpi) writes as 1280 x 720 px: shown 1280 px wide, a 14 pt text is 14 pt.
 The training panels (same colours, line styles and labels as ``compare.report.plots``), the run's gradient
 table and the confusion matrices come from ``metrics.json``; ``slide_table`` and ``slide_code`` also draw
-the lesson's slides (``compare.lesson.slides``: the 10x trap, the intermediates bridge, the update lines).
+the lesson's slides (``compare.lesson.lesson_slides``: the 10x trap, the intermediates bridge, the update lines).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .plots import HEATMAP, LABELS, LOSS_TITLES, _gap_axes, _twin_lines, axes_title
+from .plots import HEATMAP, LOSS_TITLES, _gap_axes, _twin_lines, axes_title
 
 SLIDE_INCHES = (12.8, 7.2)   # 16:9; 1280 x 720 px at the 100 dpi every figure is saved with
 MIN_PT = 14                  # the smallest text a slide may hold
@@ -117,8 +117,9 @@ def slide_code(heading: str, columns: Sequence[tuple[str, str]], note: str = "")
 def slide_confusion(matrices: dict[str, np.ndarray], class_names: Sequence[str]) -> Figure:
     """Each twin's confusion matrix (rows true class, columns predicted), counts at 14 pt."""
     fig = Figure(figsize=SLIDE_INCHES)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.25)
-    short = [name if len(name) <= 5 else name[:4] + "." for name in class_names]
+    long = max(len(name) for name in class_names) > 2    # names, not digits: slanted, and room for them
+    fig.subplots_adjust(left=0.1 if long else 0.07, right=0.98, bottom=0.2 if long else 0.14, top=0.86, wspace=0.3)
+    short = [name if len(name) <= 7 else name[:6] + "." for name in class_names]
     for k, (twin, m) in enumerate(matrices.items()):
         ax = fig.add_subplot(1, len(matrices), k + 1)
         m = np.asarray(m)
@@ -129,11 +130,11 @@ def slide_confusion(matrices: dict[str, np.ndarray], class_names: Sequence[str])
                 ax.text(j, i, str(count), ha="center", va="center", fontsize=MIN_PT,
                         color="white" if frac[i, j] > 0.6 else "black")
         ticks = range(len(class_names))
-        ax.set_xticks(ticks, short, fontsize=MIN_PT)
+        ax.set_xticks(ticks, short, fontsize=MIN_PT, rotation=45 if long else 0, ha="right" if long else "center")
         ax.set_yticks(ticks, short, fontsize=MIN_PT)
         ax.set_xlabel("predicted class", fontsize=MIN_PT + 2)
         ax.set_ylabel("true class", fontsize=MIN_PT + 2)
-        axes_title(ax, f"{LABELS[twin]}: {int(np.trace(m))} of {int(m.sum())} correct", fontsize=SIZES["label"])
+        axes_title(ax, f"{twin}: {int(np.trace(m))} of {int(m.sum())} right", fontsize=SIZES["label"])
     return fig
 
 
@@ -157,7 +158,7 @@ def slide_figures(metrics: dict) -> dict[str, Figure]:
     gc = metrics.get("gradient_check")
     if gc and gc.get("params"):
         figs["slides/gradients.png"] = slide_table(
-            "your backward against autograd and finite differences",
+            "the scratch MLP's backward against autograd and finite differences",
             ["parameter", "shape", "vs autograd (rel)", "vs finite diff. (rel)", "cosine", "verdict"],
             gradient_rows(gc["params"]), f"{gc['dtype']}: a relative difference of 1e-16 is the last bit")
     ts = metrics.get("test_set")
