@@ -182,8 +182,8 @@ def _run(config: RunConfig, out: Path, progress, compare_dtypes: bool, save_weig
     write_json(out / "metrics.json", metrics)  # the numbers first: they survive a failure in the pages
     with phase("write report"):
         write_outputs(metrics, out, data, step_loss if step_loss["scratch"] else None, slides)
-    with phase("write lesson"):
-        measured = measure_lesson(data, config.seed)
+    with phase("write lesson"):   # the PyTorch column runs as shown in `mlp-compare lesson`, not here: 4 s more
+        measured = measure_lesson(data, config.seed, run_script=False)
         write_lesson(out, data, measured=measured)
         if slides:   # the lesson's key moments: the 10x trap, the bridge, the update lines
             for name, fig in lesson_slides(measured).items():

@@ -155,6 +155,7 @@ def test_every_page_renders_its_inline_markdown(short_run, tmp_path):
         assert leftover_marks(html) == [], page.name
     lesson = (out / "lesson.html").read_text()
     assert "<code>delta_out</code> <em>is</em> <code>z_out.grad</code>" in lesson
+    assert "The PyTorch column was not run for this page" in lesson and "as run:" not in lesson   # run's budget
     assert "<a href=" in lesson and '"><code>torch.autograd.gradcheck</code></a>' in lesson
 
 

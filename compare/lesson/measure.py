@@ -26,7 +26,7 @@ from ..twins.threads import same_threads
 from ..twins.transfer import scratch_to_torch
 from . import steps as step
 from .steps import BATCH, CLASSES, HIDDEN, LR, NAMES, Measured, tensor
-from .walkthrough import WALK_EPOCHS, run_walkthrough, walkthrough_inputs
+from .walkthrough import WALK_EPOCHS, WalkthroughRun, walkthrough_inputs
 
 LESSON_TRAIN = 3500   # training examples the demos use (all of mnist-5k's): one epoch is a blink
 TRAP_EPOCHS = 5       # epochs of the 10x-trap demonstration: enough to see the gap open
@@ -52,14 +52,33 @@ def twins(n_features: int, seed: int) -> tuple[scratch.NeuralNetMLP, nn.Sequenti
     return model, net
 
 
-def measure_lesson(data: Dataset | None = None, seed: int = 123) -> dict:
-    """Run every step of the lesson on both sides and measure how well they agree. Lesson: all of it."""
+def start_script(data: Dataset, seed: int) -> WalkthroughRun:
+    """The PyTorch column started on the lesson's arrays, to run while the caller does other work."""
+    a = lesson_arrays(data, seed)
+    model = scratch.NeuralNetMLP(a["X"].shape[1], HIDDEN, CLASSES, random_seed=seed)
+    return WalkthroughRun(walkthrough_inputs(a["X"], a["y"], a["Xv"], a["yv"], a["Xt"], a["yt"], model, seed))
+
+
+NOT_RUN = ("The PyTorch column was not run for this page: `mlp-compare run` keeps to its time budget, and a fresh "
+           "interpreter with torch and its optimizer takes about 4 s. `mlp-compare lesson` runs it, cell by cell, and "
+           "sets each cell's own results beside the book's.")
+
+
+def measure_lesson(data: Dataset | None = None, seed: int = 123, run_script: bool = True) -> dict:
+    """Run every step of the lesson on both sides and measure how well they agree. Lesson: all of it.
+    ``run_script``: also run the PyTorch column as shown, in a fresh interpreter (``start_script``), while the
+    other steps are measured, and set its cells' results beside the book's."""
     data = data if data is not None else load_dataset("mnist-5k", seed=seed)
-    with same_threads(1):  # its arrays are small, where extra threads only cost (and wait badly when busy)
-        return _measure(data, seed)
+    started = start_script(data, seed) if run_script else None
+    try:
+        with same_threads(1):  # its arrays are small, where extra threads only cost (and wait badly when busy)
+            return _measure(data, seed, started)
+    finally:
+        if started is not None:
+            started.close()
 
 
-def _measure(data: Dataset, seed: int) -> dict:
+def _measure(data: Dataset, seed: int, started: WalkthroughRun | None) -> dict:
     """Every step in the lesson's order; each records into its own ``Measured``, keyed as ``pages.STEPS``."""
     a = lesson_arrays(data, seed)
     X, y, Xb, yb = a["X"], a["y"], a["X"][a["batch"]], a["y"][a["batch"]]
@@ -77,7 +96,10 @@ def _measure(data: Dataset, seed: int) -> dict:
     step.minibatches(records["minibatches"], model, net, opt, X, y, seed)
     step.evaluate(records["evaluate"], model, net, a["Xv"], a["yv"])
     step.misclassified(records["misclassified"], model, net, a["Xt"], a["yt"])
-    measure_script(records, a, seed)
+    if started is not None:
+        measure_script(records, a, seed, started)
+    else:
+        records["minibatches"].notes.append(NOT_RUN)
     about = (f"{data.name}: {len(y)} training rows picked with seed {seed}, batches of {BATCH}; the steps on one "
              f"batch use a stratified draw of {BATCH} of them, {describe_batch(label_counts(yb, CLASSES))}")
     return {"about": about,
@@ -118,11 +140,11 @@ def measure_trap(a: dict, n_features: int, seed: int) -> dict:
             "rescaled_gap": max(float(np.max(np.abs(p - q))) for p, q in zip(w1, w3))}
 
 
-def measure_script(records: dict[str, Measured], a: dict, seed: int) -> None:
+def measure_script(records: dict[str, Measured], a: dict, seed: int, started: WalkthroughRun) -> None:
     """The PyTorch column as it is shown, run whole in a fresh interpreter: each cell's own results beside
     the book's, in that cell's step (rows "as run"), the book's side computed by its own code."""
     model = scratch.NeuralNetMLP(a["X"].shape[1], HIDDEN, CLASSES, random_seed=seed)
-    r = run_walkthrough(walkthrough_inputs(a["X"], a["y"], a["Xv"], a["yv"], a["Xt"], a["yt"], model, seed))
+    r = started.results()
     X, y = a["X"][:BATCH], a["y"][:BATCH]   # the rows the cells take: X_train[:100]
     a_h, a_out = model.forward(X)
     grads = dict(zip(("2.weight", "2.bias", "0.weight", "0.bias"), model.backward(X, a_h, a_out, y)))

@@ -57,22 +57,46 @@ class CellQuote:
         return Code(text, f"{LABEL}:{line} cell {self.key}")
 
 
-def run_walkthrough(inputs: dict[str, np.ndarray], timeout: float = TIMEOUT_S) -> dict[str, np.ndarray]:
-    """Run the script in a fresh interpreter on ``inputs`` (the arrays its docstring lists); its results.
+class WalkthroughRun:
+    """The script, started in a fresh interpreter on ``inputs`` (the arrays its docstring lists), running while
+    the caller does other work; ``results()`` waits for it, ``close()`` ends it if it is still running."""
 
-    Raises ``RuntimeError`` with the script's own error output when it fails.
-    """
-    with tempfile.TemporaryDirectory(prefix="mlp-compare-walkthrough-") as tmp:
-        given, results = Path(tmp) / "lesson.npz", Path(tmp) / "results.npz"
+    def __init__(self, inputs: dict[str, np.ndarray], timeout: float = TIMEOUT_S):
+        self._tmp = tempfile.TemporaryDirectory(prefix="mlp-compare-walkthrough-")
+        given, self._out = Path(self._tmp.name) / "lesson.npz", Path(self._tmp.name) / "results.npz"
         np.savez(given, **inputs)  # type: ignore[arg-type]  # the stub: a **dict might hold allow_pickle
-        proc = subprocess.run([sys.executable, str(SCRIPT), str(given), str(results)], capture_output=True,
-                              text=True, timeout=timeout, cwd=tmp)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{LABEL} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-        with np.load(results, allow_pickle=False) as r:
-            out = {k: r[k] for k in r.files}
-    out["printed"] = np.array(proc.stdout)
-    return out
+        self._timeout = timeout
+        self._proc = subprocess.Popen([sys.executable, str(SCRIPT), str(given), str(self._out)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._tmp.name)
+
+    def results(self) -> dict[str, np.ndarray]:
+        """What the script saved, and what it printed (``"printed"``); ``RuntimeError`` with its own error
+        output when it fails or outlives its timeout."""
+        try:
+            stdout, stderr = self._proc.communicate(timeout=self._timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise RuntimeError(f"{LABEL} did not finish within {self._timeout:g} s") from None
+        try:
+            if self._proc.returncode != 0:
+                raise RuntimeError(f"{LABEL} failed (exit {self._proc.returncode}):\n{stderr[-3000:]}")
+            with np.load(self._out, allow_pickle=False) as r:
+                out = {k: r[k] for k in r.files}
+        finally:
+            self.close()
+        out["printed"] = np.array(stdout)
+        return out
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()
+        self._tmp.cleanup()
+
+
+def run_walkthrough(inputs: dict[str, np.ndarray], timeout: float = TIMEOUT_S) -> dict[str, np.ndarray]:
+    """Run the script in a fresh interpreter on ``inputs`` and wait for its results (``WalkthroughRun``)."""
+    return WalkthroughRun(inputs, timeout).results()
 
 
 def book_batches(n: int, epochs: int, seed: int, size: int = 100) -> np.ndarray:
