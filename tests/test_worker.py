@@ -282,3 +282,20 @@ def test_autograd_hidden_in_a_helper_file_of_the_submission_is_found(tmp_path):
     assert r.returncode == 1 and "your backward calls torch.autograd.grad, in helper.py" in r.stdout, r.stdout
     allowed = check(package / "mlp.py", "--allow-import", "torch", "--overwrite")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_the_output_shown_for_a_reply_holds_what_was_printed_before_it():
+    """The worker marks its output before each reply; the tail waits for that mark, wherever a read splits it."""
+    from compare.worker.output_tail import OutputTail
+    from compare.worker.serve import SYNC
+
+    tail = OutputTail()
+    tail.feed(b"loaded\n" + SYNC[:5])           # the mark split across two reads of the pipe
+    tail.reply_came()
+    tail.feed(SYNC[5:] + b"training\n")
+    assert (tail.marked, tail.printed) == (1, len(b"loaded\ntraining\n"))
+    assert tail.text() == "loaded\ntraining\n"
+    big = b"x" * 10_000
+    tail.feed(big + SYNC)
+    tail.reply_came()
+    assert tail.text().startswith("[") and tail.text().endswith("x" * 100) and tail.printed == 16 + 10_000

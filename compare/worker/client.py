@@ -21,15 +21,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from functools import lru_cache
 from pathlib import Path
 
+from .output_tail import OutputTail
 from .serve import ProtocolError, read_message, write_message
 from .workspace import fill
 
 SERVE = Path(__file__).with_name("serve.py")
-TAIL_BYTES = 4000          # what is kept of a worker's output: its last bytes
 FILE_LIMIT = 64 << 20      # bytes a worker may write to any one file
 OPEN_FILES = 256
 # In the worker's mount namespace: its folder stays writable (a bind mount of itself), everything else becomes read-only, and /dev/shm
@@ -144,8 +143,7 @@ class Worker:
         self.folder: Path | None = None
         self.process: subprocess.Popen | None = None
         self.replies: queue.Queue = queue.Queue()
-        self.tail: deque[bytes] = deque()
-        self.tail_size = self.printed = 0
+        self.out = OutputTail()   # what it printed, read up to its last reply when shown
         self.deadline = 0.0
         self.dead: WorkerDied | None = None   # once it died, every later request says so at once
 
@@ -192,17 +190,17 @@ class Worker:
     def _read_output(self) -> None:
         assert self.process is not None and self.process.stderr is not None
         while chunk := self.process.stderr.read1(65536):  # type: ignore[attr-defined]  # a BufferedReader
-            self.printed += len(chunk)
-            self.tail.append(chunk)
-            self.tail_size += len(chunk)
-            while self.tail_size - len(self.tail[0]) >= TAIL_BYTES:
-                self.tail_size -= len(self.tail.popleft())
+            self.out.feed(chunk)
+        self.out.end()
+
+    @property
+    def printed(self) -> int:
+        """Bytes the worker printed, all told."""
+        return self.out.printed
 
     def output(self) -> str:
-        """The last ``TAIL_BYTES`` of what the worker printed, as text, saying how much came before."""
-        text = b"".join(self.tail)[-TAIL_BYTES:].decode("utf-8", "replace")
-        cut = self.printed - len(text.encode("utf-8", "replace"))
-        return (f"[{cut} bytes before these left out]\n" if cut > 0 else "") + text
+        """The tail of what the worker printed, whole up to its last reply (``OutputTail.text``)."""
+        return self.out.text()
 
     def request(self, header: dict, arrays=()) -> tuple[dict, list]:
         """Send one request; its reply ``(header, arrays)``. ``TheirError`` when their code raised,
@@ -229,6 +227,7 @@ class Worker:
             self.dead = self._died(reply)
             raise self.dead
         head, out = reply
+        self.out.reply_came()
         if not isinstance(head, dict):
             self.dead = self._died(ProtocolError("a reply that is not a JSON object"))
             raise self.dead

@@ -307,7 +307,21 @@ def serve(instream, outstream) -> None:
                                "import": isinstance(e, ImportError),
                                "syntax": [short(e.msg), e.lineno] if isinstance(e, SyntaxError) else None}}
             reply_arrays = []
+        _mark_output()
         write_message(outstream, reply, reply_arrays)
+
+
+# Written to the output stream before each reply: everything printed before it was printed before the reply,
+# so the checker can show the output of a request once the reply has come, not a tail still in the pipe.
+SYNC = b"\x00mlp-compare:replied\x00"
+
+
+def _mark_output() -> None:
+    try:
+        sys.stderr.flush()
+        os.write(2, SYNC)
+    except (OSError, ValueError):   # their code closed or replaced the stream: nothing to wait for
+        pass
 
 
 def _undumpable() -> None:
