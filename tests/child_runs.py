@@ -41,3 +41,21 @@ def interrupt_after(proc: subprocess.Popen, line_prefix: str) -> tuple[str, str]
         raise AssertionError(f"the run ended before printing {line_prefix!r}: {''.join(seen)}")
     stdout, stderr = proc.communicate(timeout=600)
     return stdout, "".join(seen) + stderr
+
+
+def run_telling_where_it_hangs(argv: list[str], timeout: float, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """``subprocess.run(argv)`` for a Python child started with ``-X faulthandler``: past ``timeout`` it gets
+    SIGABRT, so its stderr holds every thread's stack, and the test fails with where it hung, not only that."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        raise AssertionError(f"{' '.join(argv[:6])} ... hung past {timeout:g} s; where each thread was:\n"
+                             f"{stderr[-20000:]}\nits output so far:\n{stdout[-3000:]}") from None
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from child_runs import run_telling_where_it_hangs
 
 from compare.learner.definitions import definitions
 from compare.learner.source import CannotCheck, LearnerSource, read_source
@@ -167,8 +168,8 @@ def test_in_a_class_folder_a_learners_folder_is_one_submission_and_a_top_level_f
     (class_folder / "utils.py").write_text("raise SystemExit('a neighbour')\n")   # bob's utils? no: a submission
     (class_folder / "mlxtend.py").write_text(BOOK)
     notebook(class_folder / "cara.ipynb", ["import numpy as np", HELPERS, CLASS])
-    r = subprocess.run([sys.executable, "-m", "compare", "check", str(class_folder), "--epochs", "0", "--out",
-                        str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = run_telling_where_it_hangs([sys.executable, "-X", "faulthandler", "-m", "compare", "check", str(class_folder),
+                                    "--epochs", "0", "--out", str(out)], timeout=300)
     with open(out / "summary.csv", newline="") as f:
         rows = {row["file"]: row for row in csv.DictReader(f)}
     assert {k: v["verdict"] for k, v in rows.items()} == {

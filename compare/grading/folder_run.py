@@ -35,6 +35,7 @@ from ..learner.folder import CANNOT_LOAD, CRASHED, FAIL, PASS, TIMED_OUT, Row, c
 from ..learner.load import Prepared, load_in_worker, prepare
 from ..report.check_figures import draw_pngs, start_drawing_process
 from ..report.check_files import write_report
+from ..twins.threads import same_threads
 from ..worker.client import Worker, WorkerDied
 
 Draw = Callable[[dict], dict[str, bytes]]
@@ -62,7 +63,13 @@ def check_folder(files: list[Path], out: Path, *, epochs: int, batch_size: int, 
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, dtype=dtype, data=data,
                     allow_imports=allow_imports, l2=l2)
     jobs, running = max(1, jobs), _Running(timeout, memory_gib, run_file)
-    with _drawing(jobs if len(files) > 1 else 0) as draw, ThreadPoolExecutor(max_workers=jobs) as pool:
+    # One thread each for both libraries, set here once: each file's check asks for it too, and setting it from
+    # threads that run at once can leave OpenBLAS spinning (``same_threads``). torch's optimizer and autograd
+    # are first used here too, in this thread: what they import and generate on first use then compiles no
+    # code while the files' threads parse theirs (``learner.source.parse_text``).
+    _warm_up()
+    with same_threads(1), _drawing(jobs if len(files) > 1 else 0) as draw, \
+            ThreadPoolExecutor(max_workers=jobs) as pool:
         def one(file: Path, name: str) -> Row | None:
             row = _check_one(file, Path(out) / name, settings, running, draw)
             if row is not None and on_row is not None:
@@ -152,6 +159,18 @@ def _drawing(processes: int) -> Iterator[Draw]:
 
     with pool:
         yield draw
+
+
+def _warm_up() -> None:
+    """One step of a tiny twin with ``optim.SGD``: torch's lazy imports and code generation, done once, here."""
+    import torch
+
+    from torch_impl import build_model, loss_function
+
+    net = build_model([2, 2, 2], "sigmoid", "mse").double()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    loss_function("mse")(net(torch.zeros(1, 2, dtype=torch.float64)), torch.zeros(1, dtype=torch.long)).backward()
+    optimizer.step()
 
 
 def _main_thread() -> bool:

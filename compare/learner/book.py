@@ -25,6 +25,7 @@ from scratch.losses import mse_value, softmax
 from .blame import CannotCheck, call
 from .handles import class_name_of, is_remote, method_source, read, read_all, write, write_all
 from .returns import as_array, as_tuple, check_order
+from .source import parse_text
 
 MAX_DEPTH = 8   # hidden layers named weight_h1 ... weight_h8 at most
 
@@ -71,7 +72,7 @@ def returned_names(fn, n: int, default: tuple[str, ...]) -> tuple[str, ...]:
     if fn is None:
         return default
     try:
-        tree = fn if isinstance(fn, ast.AST) else ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        tree = fn if isinstance(fn, ast.AST) else parse_text(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
         return default
     for node in reversed([r for r in ast.walk(tree) if isinstance(r, ast.Return)]):

@@ -17,7 +17,7 @@ import ast
 from pathlib import Path
 
 from ..gradcheck.diagnosis import Finding
-from .source import CannotCheck, read_source
+from .source import CannotCheck, parse_text, read_source
 
 AUTOGRAD = {"torch": "autograd", "jax": "autograd", "tensorflow": "autograd"}
 DYNAMIC = {"__import__", "importlib", "exec", "eval", "compile", "__builtins__"}
@@ -83,7 +83,7 @@ def _helper_hit(folder: Path | None, origin: str, forbidden: dict[str, str],
     if path is None or depth > 3 or not path.is_file():
         return None
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_text(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     origins = _origins(tree)
@@ -104,7 +104,7 @@ def borrowed(source: str, class_name: str, allow: tuple[str, ...] = (), folder: 
     learner's own; empty when the source cannot be parsed. ``folder``: where the file lies, so functions
     it imports from files beside it (a submission of several files) are read too."""
     try:
-        tree = ast.parse(source)
+        tree = parse_text(source)
     except SyntaxError:
         return []
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)

@@ -27,7 +27,7 @@ import builtins
 import symtable
 from dataclasses import dataclass, field
 
-from .source import CannotCheck, LearnerSource, lines_of
+from .source import PARSE_TRIES, PARSING, CannotCheck, LearnerSource, lines_of, parse_text
 
 MAX_SOURCE = 4 << 20   # characters of a learner's file: a textbook chapter is about 30,000
 BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__builtins__", "__spec__"}
@@ -79,7 +79,15 @@ def parse(learner: LearnerSource) -> tuple[ast.Module, symtable.SymbolTable]:
         raise CannotCheck(f"{where(1)}: the file holds {len(text):,} characters, over the {MAX_SOURCE:,} a class "
                           f"and its helpers need; check the file that holds only your class")
     try:   # symtable finds what the parser lets through: a global after its use, a repeated argument
-        return ast.parse(text), symtable.symtable(text, "<learner>", "exec")
+        tree = parse_text(text)
+        for attempt in range(PARSE_TRIES):   # symtable compiles too: the same rules as parse_text
+            try:
+                with PARSING:
+                    return tree, symtable.symtable(text, "<learner>", "exec")
+            except SystemError as e:
+                if "recursion depth mismatch" not in str(e) or attempt == PARSE_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
     except SyntaxError as e:
         raise CannotCheck(f"{where(e.lineno or 1)}: {type(e).__name__}: {e.msg}; fix it, then check again") from None
     except (RecursionError, MemoryError, ValueError) as e:   # nesting past the parser's limits, a NUL byte
@@ -285,7 +293,7 @@ def _blank(text: str, skipped: list[ast.stmt]) -> str:
             lines[k] = b"\n"
     out = b"".join(lines).decode("utf-8")
     try:
-        ast.parse(out)
+        parse_text(out)
     except SyntaxError as e:   # blanking whole top-level statements keeps a module valid: this is our bug
         raise RuntimeError(f"blanking script code left invalid Python at line {e.lineno}") from None
     return out

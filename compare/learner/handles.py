@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..worker.remote import RemoteClass, RemoteInstance
-from .source import CannotCheck, read_source
+from .source import CannotCheck, parse_text, read_source
 
 
 def is_remote(obj) -> bool:
@@ -81,7 +81,7 @@ def method_source(file: str | None, class_name: str, method: str) -> ast.Functio
     if file is None:
         return None
     try:
-        tree = ast.parse(read_source(file).text)
+        tree = parse_text(read_source(file).text)
     except (CannotCheck, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     for node in ast.walk(tree):

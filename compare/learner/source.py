@@ -9,10 +9,12 @@ code cells, counting from 1, with the execution count where the notebook has one
 
 from __future__ import annotations
 
+import ast
 import functools
 import io
 import os
 import re
+import threading
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,27 @@ from pathlib import Path
 from ..errors import UserError
 
 MAGIC = re.compile(r"^(\s*)[%!]")
+
+
+# CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per thread: a parse while
+# another thread compiles (a class folder's files, checked side by side; a library that generates code on
+# first use) can fail with "SystemError: AST constructor recursion depth mismatch". Parses of a learner's
+# source hold this lock, and a parse that still meets another thread's compile is made again.
+PARSING = threading.Lock()
+PARSE_TRIES = 5
+
+
+def parse_text(text: str) -> ast.Module:
+    """``ast.parse(text)``, one thread at a time (``PARSING``), made again when another thread's compile
+    upset it (``SystemError``: nothing of the text's own)."""
+    for attempt in range(PARSE_TRIES):
+        try:
+            with PARSING:
+                return ast.parse(text)
+        except SystemError as e:
+            if "recursion depth mismatch" not in str(e) or attempt == PARSE_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class CannotCheck(UserError):
