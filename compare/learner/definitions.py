@@ -27,7 +27,7 @@ import builtins
 import symtable
 from dataclasses import dataclass, field
 
-from .source import PARSE_TRIES, PARSING, CannotCheck, LearnerSource, lines_of, parse_text
+from .source import CannotCheck, LearnerSource, compiling, lines_of, parse_text
 
 MAX_SOURCE = 4 << 20   # characters of a learner's file: a textbook chapter is about 30,000
 BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__builtins__", "__spec__"}
@@ -79,15 +79,7 @@ def parse(learner: LearnerSource) -> tuple[ast.Module, symtable.SymbolTable]:
         raise CannotCheck(f"{where(1)}: the file holds {len(text):,} characters, over the {MAX_SOURCE:,} a class "
                           f"and its helpers need; check the file that holds only your class")
     try:   # symtable finds what the parser lets through: a global after its use, a repeated argument
-        tree = parse_text(text)
-        for attempt in range(PARSE_TRIES):   # symtable compiles too: the same rules as parse_text
-            try:
-                with PARSING:
-                    return tree, symtable.symtable(text, "<learner>", "exec")
-            except SystemError as e:
-                if "recursion depth mismatch" not in str(e) or attempt == PARSE_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return parse_text(text), compiling(symtable.symtable, text, "<learner>", "exec")
     except SyntaxError as e:
         raise CannotCheck(f"{where(e.lineno or 1)}: {type(e).__name__}: {e.msg}; fix it, then check again") from None
     except (RecursionError, MemoryError, ValueError) as e:   # nesting past the parser's limits, a NUL byte

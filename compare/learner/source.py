@@ -32,17 +32,22 @@ PARSING = threading.Lock()
 PARSE_TRIES = 5
 
 
-def parse_text(text: str) -> ast.Module:
-    """``ast.parse(text)``, one thread at a time (``PARSING``), made again when another thread's compile
-    upset it (``SystemError``: nothing of the text's own)."""
+def compiling(compile_fn, *args):
+    """``compile_fn(*args)`` (``ast.parse``, ``symtable.symtable``) one thread at a time (``PARSING``), made
+    again when another thread's compile upset it (that ``SystemError`` is nothing of the text's own)."""
     for attempt in range(PARSE_TRIES):
         try:
             with PARSING:
-                return ast.parse(text)
+                return compile_fn(*args)
         except SystemError as e:
             if "recursion depth mismatch" not in str(e) or attempt == PARSE_TRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def parse_text(text: str) -> ast.Module:
+    """``ast.parse(text)``, safely beside other threads (``compiling``)."""
+    return compiling(ast.parse, text)
 
 
 class CannotCheck(UserError):
