@@ -52,9 +52,9 @@ def twins(n_features: int, seed: int) -> tuple[scratch.NeuralNetMLP, nn.Sequenti
     return model, net
 
 
-def start_script(data: Dataset, seed: int) -> WalkthroughRun:
-    """The PyTorch column started on the lesson's arrays, to run while the caller does other work."""
-    a = lesson_arrays(data, seed)
+def start_script(a: dict, seed: int) -> WalkthroughRun:
+    """The PyTorch column started on the lesson's arrays ``a`` (``lesson_arrays``), to run while the caller
+    does other work."""
     model = scratch.NeuralNetMLP(a["X"].shape[1], HIDDEN, CLASSES, random_seed=seed)
     return WalkthroughRun(walkthrough_inputs(a["X"], a["y"], a["Xv"], a["yv"], a["Xt"], a["yt"], model, seed))
 
@@ -69,18 +69,19 @@ def measure_lesson(data: Dataset | None = None, seed: int = 123, run_script: boo
     ``run_script``: also run the PyTorch column as shown, in a fresh interpreter (``start_script``), while the
     other steps are measured, and set its cells' results beside the book's."""
     data = data if data is not None else load_dataset("mnist-5k", seed=seed)
-    started = start_script(data, seed) if run_script else None
+    a = lesson_arrays(data, seed)
+    started = start_script(a, seed) if run_script else None
     try:
         with same_threads(1):  # its arrays are small, where extra threads only cost (and wait badly when busy)
-            return _measure(data, seed, started)
+            return _measure(data, seed, a, started)
     finally:
         if started is not None:
             started.close()
 
 
-def _measure(data: Dataset, seed: int, started: WalkthroughRun | None) -> dict:
-    """Every step in the lesson's order; each records into its own ``Measured``, keyed as ``pages.STEPS``."""
-    a = lesson_arrays(data, seed)
+def _measure(data: Dataset, seed: int, a: dict, started: WalkthroughRun | None) -> dict:
+    """Every step in the lesson's order on ``data`` and its ``lesson_arrays`` ``a``; each records into its own
+    ``Measured``, keyed as ``pages.STEPS``."""
     X, y, Xb, yb = a["X"], a["y"], a["X"][a["batch"]], a["y"][a["batch"]]
     records: dict[str, Measured] = defaultdict(Measured)   # one per step
     step.load(records["load"], data)

@@ -219,7 +219,7 @@ def minibatches(st: Measured, model: scratch.NeuralNetMLP, net: nn.Sequential, o
 def dtypes(st: Measured, model: scratch.NeuralNetMLP, Xb: np.ndarray, yb: np.ndarray) -> None:
     """float64 and float32: the book's float64 against the twin in float64 and in float32, same weights."""
     a_h, a_out = model.forward(Xb)
-    book = dict(zip(("2.weight", "2.bias", "0.weight", "0.bias"), model.backward(Xb, a_h, a_out, yb)))
+    d_loss__d_w_h = model.backward(Xb, a_h, a_out, yb)[2]
     for dtype in (torch.float64, torch.float32):
         net = torch_impl.build_model([Xb.shape[1], HIDDEN, CLASSES], "sigmoid", "mse").to(dtype)
         scratch_to_torch(model, net)
@@ -229,10 +229,10 @@ def dtypes(st: Measured, model: scratch.NeuralNetMLP, Xb: np.ndarray, yb: np.nda
         # each judged by the one agreement policy, at the tolerance of the lower precision of the two
         st.agree(f"`a_out`: the book (float64) / `net.{'double' if name == 'float64' else 'float'}()` ({name})",
                  a_out, out.detach().double().numpy(), "forward", np.dtype(name))
-        for k, p in net.named_parameters():
-            if p.grad is not None and k == "0.weight":
-                st.agree(f"`d_loss__d_w_h`: the book / `{k}.grad` in {name}", book[k], p.grad.double().numpy(),
-                         "gradient", np.dtype(name))
+        grad = dict(net.named_parameters())["0.weight"].grad
+        assert grad is not None   # backward() just ran
+        st.agree(f"`d_loss__d_w_h`: the book / `0.weight.grad` in {name}", d_loss__d_w_h, grad.double().numpy(),
+                 "gradient", np.dtype(name))
     st.shapes = [("torch.from_numpy(X)", "float64"), ("nn.Linear(784, 50)", "float32 (torch's default)")]
     st.notes.append("float32 keeps about 7 significant digits, float64 about 16: in float32 the twin differs from "
                     "the book by rounding of about 1e-7 of the values, in float64 by about 1e-16. Train in float32 "
