@@ -136,7 +136,8 @@ def diagnose(model, X, y, manual: dict, autograd: dict, true_grads: dict, report
     structural = _structural(kinds, bad, manual, reference, label)
     if structural and all(kinds[n][0] in STRUCTURAL for n in bad):
         return findings + structural
-    findings += structural + _classic_mistake(model, X, y, manual, bad, rtol, reference is true_grads)
+    findings += structural + _classic_mistake(model, X, y, manual, bad, rtol,
+                                                  true_grads if reference is true_grads else None)
     findings.append(_localise(reference, bad, label))
     if sampled_agree and any(p.sides_with == "autograd" for p in probes):
         against = [p for p in probes if p.sides_with == "autograd"]
@@ -196,23 +197,23 @@ def _structural(kinds: dict, bad: list[str], manual: dict, reference: dict, labe
     return findings
 
 
-def _classic_mistake(model, X, y, manual: dict, bad: list[str], rtol: float, against_truth: bool) -> list[Finding]:
-    """A classic mistake the manual gradient equals, recomputed, or found by asking the model itself."""
+def _classic_mistake(model, X, y, manual: dict, bad: list[str], rtol: float, truth: dict | None) -> list[Finding]:
+    """A classic mistake the manual gradient equals, recomputed, or found by asking the model itself.
+    ``truth``: the true gradients when the manual ones are the suspect (None when the twin is)."""
     def close(g, r):
         return classify(g, r, rtol)[0] == "ok"
 
     ref = reference_model(model)
     X64, y = np.asarray(X, dtype=np.float64), np.asarray(y)
-    if against_truth:
-        true = ref.gradients(X64, y)
-        k = penalty_on_biases(manual, true, model.state_dict(), ref.l2, close)
+    if truth is not None:
+        k = penalty_on_biases(manual, truth, model.state_dict(), ref.l2, close)
         if k is not None:
             return [Finding("l2-on-biases", penalty_on_biases_words(k, ref.l2), bad)]
     for kind, explanation, grads in known_mistakes(ref, X64, y):
         if all(close(manual.get(k), g) for k, g in grads.items()):
             return [Finding(kind, explanation, bad)]
     # Right on every one-class part rules out a consistent label shift, so this question comes first.
-    if against_truth and targets_mixed(model, ref, np.asarray(X), y, close):
+    if truth is not None and targets_mixed(model, ref, np.asarray(X), y, close):
         return [Finding("targets-mixed", TARGETS_MIXED, bad)]
     shift = next((Finding(kind, words, bad) for kind, words, grads in shifted_labels(ref, X64, y)
                   if all(close(manual.get(k), g) for k, g in grads.items())), None)
